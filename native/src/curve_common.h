@@ -1,0 +1,186 @@
+/* Internal: helpers shared by the G1 and G2 instantiations of curve.h and msm.h (scalar recoding,
+ * MSM planning, running work items). Nothing here depends on the coordinate field.
+ * Not constant-time: everything branches on scalar digits. */
+#ifndef ZKAGG_CURVE_COMMON_H
+#define ZKAGG_CURVE_COMMON_H
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "field.h"
+#include "parallel.h"
+
+#define CURVE_CAT_(a, b) a##_##b
+#define CURVE_CAT(a, b) CURVE_CAT_(a, b)
+
+/* Run fn over the items, on the worker threads when `parallel` and there is more than one item.
+ * zk_parallel_for still completes every item when it could not start threads. */
+static inline void curve_run(size_t n_items, zk_task_fn fn, void *ctx, int parallel) {
+    if (parallel && n_items > 1 && zk_threads() > 1) {
+        (void)zk_parallel_for(n_items, fn, ctx);
+    } else {
+        for (size_t i = 0; i < n_items; i++) fn(ctx, i);
+    }
+}
+
+/* Lower *best to v unless it is already lower (first-bad-index searches). */
+static inline void curve_atomic_min(int64_t *best, int64_t v) {
+    int64_t cur = __atomic_load_n(best, __ATOMIC_RELAXED);
+    while ((cur < 0 || v < cur) &&
+           !__atomic_compare_exchange_n(best, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
+
+/* k mod r for any 256-bit k (k < 2^256 < 6r, so a few subtractions). */
+static inline void curve_scalar_reduce(uint64_t o[4], const uint64_t k[4]) {
+    fe_copy(o, k);
+    while (!fe_lt(o, FR_P)) {
+        uint64_t borrow = 0;
+        for (int i = 0; i < 4; i++) {
+            u128 d = (u128)o[i] - FR_P[i] - borrow;
+            o[i] = (uint64_t)d;
+            borrow = (uint64_t)(d >> 64) & 1;
+        }
+    }
+}
+
+/* Signed 5-bit digits of a full 256-bit k, least significant first: k = sum d[j] 2^(5j),
+ * d[j] in [-15, 16]. 52 digits cover 260 bits, so the final carry always lands in d[51]. */
+#define CURVE_W5_DIGITS 52
+static inline void curve_recode_w5(int8_t d[CURVE_W5_DIGITS], const uint64_t k[4]) {
+    unsigned carry = 0;
+    for (int j = 0; j < CURVE_W5_DIGITS; j++) {
+        unsigned bit = 5u * (unsigned)j, limb = bit / 64, off = bit % 64;
+        uint64_t v = limb < 4 ? k[limb] >> off : 0;
+        if (off > 59 && limb + 1 < 4) v |= k[limb + 1] << (64 - off);
+        unsigned raw = (unsigned)(v & 31) + carry;
+        carry = raw > 16;
+        d[j] = (int8_t)(carry ? (int)raw - 32 : (int)raw);
+    }
+}
+
+/* block sizes of the array kernels (curve.h) */
+#define CURVE_BLK 256      /* affine additions sharing one inversion */
+#define CURVE_MUL_BLK 64   /* scalar multiplications normalized together */
+
+/* kinds of a pending affine addition */
+enum { CURVE_K_ADD, CURVE_K_DBL, CURVE_K_A, CURVE_K_B, CURVE_K_INF };
+
+/* ---- MSM planning and digits ----
+ * Signed c-bit windows without a carry chain: with K = k + sum_j 2^(jc + c - 1), window j of K
+ * minus 2^(c-1) is digit j of k, in [-2^(c-1), 2^(c-1)). Every window is then independent, and
+ * |digit| needs 2^(c-1) buckets. W = ceil(255 / c) windows hold K because k < r < 0.76 * 2^254.
+ * Digits are stored window-major as uint16 "raw" = digit + 2^(c-1), so c <= 16. */
+#define MSM_MAX_C 16
+
+#define MSM_PREFETCH 8 /* batch entries ahead */
+
+/* bucket state bits (msm.h) */
+#define MSM_OCC 1u  /* the affine bucket holds a point */
+#define MSM_BUSY 2u /* the bucket has an addition pending in the current batch */
+#define MSM_SIDE 4u /* the XYZZ side bucket holds a sum */
+
+typedef struct {
+    unsigned c;      /* window bits */
+    unsigned W;      /* windows */
+    unsigned S;      /* bucket sub-ranges per window (work items = W * S) */
+    size_t H;        /* buckets per sub-range */
+    size_t batch;    /* batch-affine batch size, 0 = XYZZ buckets only */
+    int parallel;
+} msm_plan_t;
+
+static inline unsigned msm_windows(unsigned c) { return (255 + c - 1) / c; }
+
+/* Pick the window from an operation-count model: per window, one bucket addition per point
+ * (cost a_cost) plus two additions per bucket in the running-sum reduction (cost 12 each, in
+ * multiplications), plus c doublings for the Horner step. Measured optima agree (c = 13 at 2^16,
+ * 15 at 2^18). `max_h` caps buckets per work item so a sub-range of buckets stays in L2. */
+static inline msm_plan_t msm_plan(size_t n, int threads, size_t max_h, size_t batch_max) {
+    msm_plan_t pl;
+    double best = 0;
+    pl.c = 2;
+    for (unsigned c = 2; c <= MSM_MAX_C; c++) {
+        int batch = c >= 11 && n >= ((size_t)1 << 12);
+        double a_cost = batch ? 6.6 : 10.0;
+        double cost = (double)msm_windows(c) * ((double)n * a_cost + 24.0 * (double)((size_t)1 << (c - 1)) + 9.0 * c);
+        if (c == 2 || cost < best) {
+            best = cost;
+            pl.c = c;
+        }
+    }
+    pl.W = msm_windows(pl.c);
+    size_t nb = (size_t)1 << (pl.c - 1);
+    pl.S = 1;
+    while (nb / pl.S > max_h) pl.S *= 2;
+    /* enough items for the dynamic scheduler to balance the threads */
+    while (pl.W * pl.S < 4u * (unsigned)threads && nb / pl.S >= 4096) pl.S *= 2;
+    pl.H = nb / pl.S;
+    pl.batch = 0;
+    if (pl.c >= 11 && n >= ((size_t)1 << 12)) {
+        pl.batch = pl.H / 8 < batch_max ? pl.H / 8 : batch_max;
+    }
+    pl.parallel = n >= 64;
+    return pl;
+}
+
+/* K = (k mod r) + offs as 5 limbs (the offset constant is below 2^(W c) <= 2^(255+c)). */
+static inline void msm_offset_scalar(uint64_t K[5], const uint64_t k[4], const uint64_t offs[5]) {
+    uint64_t kr[4];
+    curve_scalar_reduce(kr, k);
+    u128 c = 0;
+    for (int i = 0; i < 5; i++) {
+        c += (u128)(i < 4 ? kr[i] : 0) + offs[i];
+        K[i] = (uint64_t)c;
+        c >>= 64;
+    }
+}
+
+static inline void msm_offset_const(uint64_t offs[5], unsigned c, unsigned W) {
+    memset(offs, 0, 5 * sizeof(uint64_t));
+    for (unsigned j = 0; j < W; j++) {
+        unsigned bit = j * c + c - 1;
+        offs[bit / 64] |= (uint64_t)1 << (bit % 64);
+    }
+}
+
+static inline unsigned msm_window_raw(const uint64_t K[5], unsigned c, unsigned j) {
+    unsigned bit = j * c, limb = bit / 64, off = bit % 64;
+    uint64_t v = K[limb] >> off;
+    if (off + c > 64 && limb < 4) v |= K[limb + 1] << (64 - off);
+    return (unsigned)(v & (((uint64_t)1 << c) - 1));
+}
+
+typedef struct {
+    const uint64_t *k;   /* scalars */
+    const uint64_t *p;   /* points, only to test for infinity */
+    size_t pn;           /* limbs per affine point */
+    size_t n;
+    unsigned c, W;
+    uint64_t offs[5];
+    uint16_t *dig;       /* W * n */
+} msm_recode_ctx;
+
+#define MSM_RECODE_CHUNK 4096
+
+/* Zero scalars and points at infinity get the zero digit everywhere, so the MSM skips them. */
+static void msm_recode_item(void *vctx, size_t item) {
+    msm_recode_ctx *x = vctx;
+    size_t i0 = item * MSM_RECODE_CHUNK, i1 = i0 + MSM_RECODE_CHUNK;
+    if (i1 > x->n) i1 = x->n;
+    uint16_t half = (uint16_t)(1u << (x->c - 1));
+    for (size_t i = i0; i < i1; i++) {
+        const uint64_t *k = x->k + 4 * i, *pt = x->p + x->pn * i;
+        uint64_t any = 0;
+        for (size_t l = 0; l < x->pn; l++) any |= pt[l];
+        if (any == 0 || fe_is_zero(k)) {
+            for (unsigned j = 0; j < x->W; j++) x->dig[(size_t)j * x->n + i] = half;
+            continue;
+        }
+        uint64_t K[5];
+        msm_offset_scalar(K, k, x->offs);
+        for (unsigned j = 0; j < x->W; j++)
+            x->dig[(size_t)j * x->n + i] = (uint16_t)msm_window_raw(K, x->c, j);
+    }
+}
+
+#endif

@@ -1,0 +1,21 @@
+/* Internal: ends one instantiation of curve.h / msm.h (see g1.h, g2.h). */
+#undef CV
+#undef CV_
+#undef PN
+#undef FE_T
+#undef NL
+#undef F_ADD
+#undef F_SUB
+#undef F_NEG
+#undef F_DBL
+#undef F_MUL
+#undef F_SQR
+#undef F_INV
+#undef F_ONE
+#undef F_ZERO
+#undef F_COPY
+#undef F_IS_ZERO
+#undef F_EQ
+#undef CV_B
+#undef CV_MSM_MAX_H
+#undef CV_MSM_BATCH

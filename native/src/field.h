@@ -1,0 +1,221 @@
+/* Internal: Montgomery arithmetic on 4x64-bit limbs for the two BN254 prime fields, and F_q2.
+ * Everything is static inline so the curve, MSM and NTT code get it inlined with the modulus as
+ * a compile-time constant. Values are kept fully reduced in [0, p).
+ * add/sub/neg/mul are branch-free (CT); inverse and pow branch on the (public) exponent only. */
+#ifndef ZKAGG_FIELD_H
+#define ZKAGG_FIELD_H
+#include <stdint.h>
+#include <string.h>
+
+typedef unsigned __int128 u128;
+typedef uint64_t fe[4];
+typedef uint64_t fe2[8]; /* c0 (4 limbs), c1 (4 limbs): c0 + c1*u, u^2 = -1 */
+
+static const uint64_t FR_P[4] = {0x43e1f593f0000001ULL, 0x2833e84879b97091ULL,
+                                 0xb85045b68181585dULL, 0x30644e72e131a029ULL};
+static const uint64_t FR_ONE[4] = {0xac96341c4ffffffbULL, 0x36fc76959f60cd29ULL,
+                                   0x666ea36f7879462eULL, 0x0e0a77c19a07df2fULL};
+static const uint64_t FR_R2[4] = {0x1bb8e645ae216da7ULL, 0x53fe3ab1e35c59e3ULL,
+                                  0x8c49833d53bb8085ULL, 0x0216d0b17f4e44a5ULL};
+#define FR_INV 0xc2e1f593efffffffULL
+
+static const uint64_t FQ_P[4] = {0x3c208c16d87cfd47ULL, 0x97816a916871ca8dULL,
+                                 0xb85045b68181585dULL, 0x30644e72e131a029ULL};
+static const uint64_t FQ_ONE[4] = {0xd35d438dc58f0d9dULL, 0x0a78eb28f5c70b3dULL,
+                                   0x666ea36f7879462cULL, 0x0e0a77c19a07df2fULL};
+static const uint64_t FQ_R2[4] = {0xf32cfc5b538afa89ULL, 0xb5e71911d44501fbULL,
+                                  0x47ab1eff0a417ff6ULL, 0x06d89f71cab8351fULL};
+#define FQ_INV 0x87d20782e4866389ULL
+
+static inline void fe_copy(fe o, const fe a) { memcpy(o, a, 32); }
+static inline void fe_zero(fe o) { memset(o, 0, 32); }
+static inline int fe_is_zero(const fe a) { return (a[0] | a[1] | a[2] | a[3]) == 0; }
+static inline int fe_eq(const fe a, const fe b) {
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) == 0;
+}
+/* a < p as integers */
+static inline int fe_lt(const fe a, const uint64_t *p) {
+    for (int i = 3; i >= 0; i--) {
+        if (a[i] != p[i]) return a[i] < p[i];
+    }
+    return 0;
+}
+
+static inline void mod_add(fe o, const fe a, const fe b, const uint64_t *p) {
+    uint64_t s[4], t[4];
+    u128 c = 0;
+    for (int i = 0; i < 4; i++) {
+        c += (u128)a[i] + b[i];
+        s[i] = (uint64_t)c;
+        c >>= 64;
+    }
+    uint64_t borrow = 0;
+    for (int i = 0; i < 4; i++) {
+        u128 d = (u128)s[i] - p[i] - borrow;
+        t[i] = (uint64_t)d;
+        borrow = (uint64_t)(d >> 64) & 1;
+    }
+    uint64_t keep = -borrow; /* s < p: keep s */
+    for (int i = 0; i < 4; i++) o[i] = (s[i] & keep) | (t[i] & ~keep);
+}
+
+static inline void mod_sub(fe o, const fe a, const fe b, const uint64_t *p) {
+    uint64_t d[4], borrow = 0;
+    for (int i = 0; i < 4; i++) {
+        u128 x = (u128)a[i] - b[i] - borrow;
+        d[i] = (uint64_t)x;
+        borrow = (uint64_t)(x >> 64) & 1;
+    }
+    uint64_t mask = -borrow;
+    u128 c = 0;
+    for (int i = 0; i < 4; i++) {
+        c += (u128)d[i] + (p[i] & mask);
+        o[i] = (uint64_t)c;
+        c >>= 64;
+    }
+}
+
+static inline void mod_neg(fe o, const fe a, const uint64_t *p) {
+    fe z = {0, 0, 0, 0};
+    mod_sub(o, z, a, p);
+}
+
+/* Portable CIOS Montgomery multiplication, "no-carry" variant: valid because the top limb of
+ * both moduli is below 2^62, so the running value never needs a fifth limb. */
+static inline void mont_mul_c(fe o, const fe a, const fe b, const uint64_t *p, uint64_t inv) {
+    uint64_t t[4] = {0, 0, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        u128 c = (u128)a[0] * b[i] + t[0];
+        t[0] = (uint64_t)c;
+        uint64_t A = (uint64_t)(c >> 64);
+        uint64_t m = t[0] * inv;
+        c = (u128)m * p[0] + t[0];
+        uint64_t C = (uint64_t)(c >> 64);
+        for (int j = 1; j < 4; j++) {
+            c = (u128)a[j] * b[i] + t[j] + A;
+            t[j] = (uint64_t)c;
+            A = (uint64_t)(c >> 64);
+            c = (u128)m * p[j] + t[j] + C;
+            t[j - 1] = (uint64_t)c;
+            C = (uint64_t)(c >> 64);
+        }
+        t[3] = C + A;
+    }
+    uint64_t r[4], borrow = 0;
+    for (int i = 0; i < 4; i++) {
+        u128 d = (u128)t[i] - p[i] - borrow;
+        r[i] = (uint64_t)d;
+        borrow = (uint64_t)(d >> 64) & 1;
+    }
+    uint64_t keep = -borrow;
+    for (int i = 0; i < 4; i++) o[i] = (t[i] & keep) | (r[i] & ~keep);
+}
+
+#if defined(ZKAGG_ASM) && ZKAGG_ASM
+#include "field_asm.h" /* defines mont_mul_asm, mont_sqr_asm with the contract of mont_mul_c */
+#define mont_mul mont_mul_asm
+#define mont_sqr mont_sqr_asm
+#else
+#define mont_mul mont_mul_c
+#define mont_sqr(o, a, p, inv) mont_mul_c(o, a, a, p, inv)
+#endif
+
+/* ---- named per-field operations ---- */
+#define FIELD_OPS(F, P, INV, ONE, R2)                                                          \
+    static inline void F##_add(fe o, const fe a, const fe b) { mod_add(o, a, b, P); }          \
+    static inline void F##_sub(fe o, const fe a, const fe b) { mod_sub(o, a, b, P); }          \
+    static inline void F##_neg(fe o, const fe a) { mod_neg(o, a, P); }                         \
+    static inline void F##_dbl(fe o, const fe a) { mod_add(o, a, a, P); }                      \
+    static inline void F##_mul(fe o, const fe a, const fe b) { mont_mul(o, a, b, P, INV); }    \
+    static inline void F##_sqr(fe o, const fe a) { mont_sqr(o, a, P, INV); }                   \
+    static inline void F##_to_mont(fe o, const fe a) { mont_mul(o, a, R2, P, INV); }           \
+    static inline void F##_from_mont(fe o, const fe a) {                                       \
+        static const uint64_t one[4] = {1, 0, 0, 0};                                           \
+        mont_mul(o, a, one, P, INV);                                                           \
+    }                                                                                          \
+    static inline void F##_one(fe o) { fe_copy(o, ONE); }                                      \
+    static inline int F##_is_one(const fe a) { return fe_eq(a, ONE); }                         \
+    /* a^e, e a 4-limb canonical exponent (public) */                                          \
+    static inline void F##_pow(fe o, const fe a, const uint64_t *e) {                          \
+        fe acc, base;                                                                          \
+        fe_copy(acc, ONE);                                                                     \
+        fe_copy(base, a);                                                                      \
+        for (int i = 255; i >= 0; i--) {                                                       \
+            F##_sqr(acc, acc);                                                                 \
+            if ((e[i / 64] >> (i % 64)) & 1) F##_mul(acc, acc, base);                          \
+        }                                                                                      \
+        fe_copy(o, acc);                                                                       \
+    }                                                                                          \
+    /* Fermat inverse; the inverse of 0 is 0 */                                                \
+    static inline void F##_inv(fe o, const fe a) {                                             \
+        uint64_t e[4] = {P[0] - 2, P[1], P[2], P[3]};                                          \
+        F##_pow(o, a, e);                                                                      \
+    }
+
+FIELD_OPS(fr, FR_P, FR_INV, FR_ONE, FR_R2)
+FIELD_OPS(fq, FQ_P, FQ_INV, FQ_ONE, FQ_R2)
+
+/* ---- F_q2 = F_q[u]/(u^2 + 1), Montgomery limbs ---- */
+static inline void fq2_add(fe2 o, const fe2 a, const fe2 b) {
+    fq_add(o, a, b);
+    fq_add(o + 4, a + 4, b + 4);
+}
+static inline void fq2_sub(fe2 o, const fe2 a, const fe2 b) {
+    fq_sub(o, a, b);
+    fq_sub(o + 4, a + 4, b + 4);
+}
+static inline void fq2_neg(fe2 o, const fe2 a) {
+    fq_neg(o, a);
+    fq_neg(o + 4, a + 4);
+}
+static inline void fq2_dbl(fe2 o, const fe2 a) {
+    fq_dbl(o, a);
+    fq_dbl(o + 4, a + 4);
+}
+static inline int fq2_is_zero(const fe2 a) { return fe_is_zero(a) && fe_is_zero(a + 4); }
+static inline int fq2_eq(const fe2 a, const fe2 b) { return fe_eq(a, b) && fe_eq(a + 4, b + 4); }
+static inline void fq2_copy(fe2 o, const fe2 a) { memcpy(o, a, 64); }
+static inline void fq2_zero(fe2 o) { memset(o, 0, 64); }
+static inline void fq2_one(fe2 o) {
+    fq_one(o);
+    fe_zero(o + 4);
+}
+/* Karatsuba: (a0 + a1 u)(b0 + b1 u) = a0b0 - a1b1 + ((a0+a1)(b0+b1) - a0b0 - a1b1) u */
+static inline void fq2_mul(fe2 o, const fe2 a, const fe2 b) {
+    fe t0, t1, sa, sb;
+    fq_mul(t0, a, b);
+    fq_mul(t1, a + 4, b + 4);
+    fq_add(sa, a, a + 4);
+    fq_add(sb, b, b + 4);
+    fq_mul(sa, sa, sb);
+    fq_sub(o, t0, t1);
+    fq_sub(sa, sa, t0);
+    fq_sub(o + 4, sa, t1);
+}
+/* (a0 + a1 u)^2 = (a0+a1)(a0-a1) + 2 a0 a1 u */
+static inline void fq2_sqr(fe2 o, const fe2 a) {
+    fe s, d, m;
+    fq_add(s, a, a + 4);
+    fq_sub(d, a, a + 4);
+    fq_mul(m, a, a + 4);
+    fq_mul(o, s, d);
+    fq_dbl(o + 4, m);
+}
+/* multiply by an F_q element */
+static inline void fq2_mul_fq(fe2 o, const fe2 a, const fe b) {
+    fq_mul(o, a, b);
+    fq_mul(o + 4, a + 4, b);
+}
+/* 1/(a0 + a1 u) = (a0 - a1 u) / (a0^2 + a1^2); the inverse of 0 is 0 */
+static inline void fq2_inv(fe2 o, const fe2 a) {
+    fe t0, t1;
+    fq_sqr(t0, a);
+    fq_sqr(t1, a + 4);
+    fq_add(t0, t0, t1);
+    fq_inv(t0, t0);
+    fq_mul(o, a, t0);
+    fq_neg(t0, t0);
+    fq_mul(o + 4, a + 4, t0);
+}
+
+#endif

@@ -1,0 +1,1 @@
+"""Benchmark suites behind `zkagg bench`: fixed seeds, medians of repetitions, JSON output."""

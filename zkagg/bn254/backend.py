@@ -1,0 +1,91 @@
+"""The two engines behind the bn254 API: the native core and a readable pure-Python twin.
+
+Both work on canonical limb arrays (see limbs.py); points are affine with canonical coordinates,
+G1 as (x, y) = 8 limbs, G2 as (x.c0, x.c1, y.c0, y.c1) = 16 limbs, infinity = all zeros.
+`ZKAGG_BACKEND=reference` forces the reference engine everywhere (for debugging and for the
+differential tests); the default is the native one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InputError
+from .limbs import Limbs
+
+Group = Literal["g1", "g2"]
+#: a CSR matrix: (row_ptr int64[n+1], cols uint32[nnz], coeffs uint64[nnz, 4] canonical)
+CSR = tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], Limbs]
+POINT_LIMBS: dict[Group, int] = {"g1": 8, "g2": 16}
+
+
+class Backend(Protocol):
+    name: str
+
+    def fr_add(self, a: Limbs, b: Limbs) -> Limbs: ...
+    def fr_sub(self, a: Limbs, b: Limbs) -> Limbs: ...
+    def fr_neg(self, a: Limbs) -> Limbs: ...
+    def fr_mul(self, a: Limbs, b: Limbs) -> Limbs: ...
+    def fr_scale(self, a: Limbs, s: int) -> Limbs: ...
+    def fr_dot(self, a: Limbs, b: Limbs) -> int: ...
+    def fr_inverse(self, a: Limbs) -> Limbs: ...
+    def fr_ntt(self, a: Limbs, inverse: bool, coset: bool) -> Limbs: ...
+
+    def fr_csr_mul(self, m: CSR, x: Limbs) -> Limbs:
+        """Row-wise sparse product: out[i] = sum_k coeffs[k] x[cols[k]] over row i."""
+        ...
+
+    def fr_csr_mul_t(self, m: CSR, x: Limbs, n_cols: int) -> Limbs:
+        """Transposed product: out[c] = sum over entries (i, c) of coeff * x[i]."""
+        ...
+
+    def point_check(self, g: Group, p: Limbs) -> int:
+        """Index of the first point off the curve or outside the subgroup, or -1."""
+        ...
+
+    def point_add(self, g: Group, a: Limbs, b: Limbs) -> Limbs: ...
+    def point_double(self, g: Group, a: Limbs) -> Limbs: ...
+    def point_neg(self, g: Group, a: Limbs) -> Limbs: ...
+    def point_mul(self, g: Group, p: Limbs, k: Limbs) -> Limbs: ...
+    def msm(self, g: Group, p: Limbs, k: Limbs) -> Limbs: ...
+
+
+def make_backend(name: str) -> Backend:
+    """'reference', 'native' (variant from ZKAGG_NATIVE), 'native-asm' or 'native-portable'."""
+    if name == "reference":
+        from .reference import ReferenceBackend
+
+        return ReferenceBackend()
+    if name in ("native", "native-asm", "native-portable"):
+        from .native_backend import NativeBackend
+
+        return NativeBackend(name.partition("-")[2] or None)
+    raise InputError(f"backend must be reference, native, native-asm or native-portable, not {name!r}")
+
+
+_current: Backend | None = None
+
+
+def get_backend() -> Backend:
+    global _current
+    if _current is None:
+        _current = make_backend(os.environ.get("ZKAGG_BACKEND", "native"))
+    return _current
+
+
+@contextmanager
+def use_backend(backend: Backend | str) -> Iterator[Backend]:
+    """Run a block with another engine, e.g. `with use_backend("reference"): ...`."""
+    global _current
+    previous = _current
+    _current = make_backend(backend) if isinstance(backend, str) else backend
+    try:
+        yield _current
+    finally:
+        _current = previous

@@ -1,0 +1,44 @@
+"""The `zkagg` command line. Each command is a few lines over a public function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import ZkaggError
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import native
+    from .bench.timing import write_json
+
+    if args.suite == "native":
+        result = native.run(quick=args.quick, threads=args.threads)
+        print(native.table(result))
+    write_json(result, args.json)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zkagg", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    bench = sub.add_parser("bench", help="run a benchmark suite and optionally write JSON")
+    bench.add_argument("suite", choices=["native"], help="native: field/curve/MSM/NTT kernels")
+    bench.add_argument("--quick", action="store_true", help="small sizes only (2^16)")
+    bench.add_argument("--json", metavar="PATH", help="write the results as one JSON object")
+    bench.add_argument("--threads", type=int, help="threads for the native core (default: all CPUs)")
+    bench.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ZkaggError as err:
+        print(f"zkagg: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""From R1CS to the quadratic arithmetic program Groth16 works with.
+
+The constraint rows are extended with one row per public wire (including the constant one),
+A[n + j][j] = 1 with B and C empty, so the public-input polynomials are linearly independent
+(each public input gets its own evaluation point): this is what binds every public input.
+The domain H is the 2^k-th roots of unity with 2^k >= rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..bn254 import FR_MODULUS, FrArray, ntt
+from ..bn254.constants import FR_TWO_ADICITY
+from ..circuit import R1CS, SparseMatrix
+from ..errors import CircuitError
+
+R = FR_MODULUS
+
+
+def domain_size(r1cs: R1CS) -> int:
+    rows = r1cs.n_constraints + r1cs.n_public + 1
+    n = 1 << max(1, (rows - 1).bit_length())
+    if n > 1 << FR_TWO_ADICITY:
+        raise CircuitError(f"{rows} rows exceed the largest domain 2^{FR_TWO_ADICITY}")
+    return n
+
+
+def extended(r1cs: R1CS) -> tuple[SparseMatrix, SparseMatrix, SparseMatrix]:
+    binding = [{j: 1} for j in range(r1cs.n_public + 1)]
+    empty: list[dict[int, int]] = [{} for _ in binding]
+    return r1cs.a.append_rows(binding), r1cs.b.append_rows(empty), r1cs.c.append_rows(empty)
+
+
+def roots_of_unity(n: int) -> FrArray:
+    """[w^0, ..., w^(n-1)] for the n-th root of unity w used by ntt (the transform of e_1)."""
+    e1 = np.zeros((n, 4), dtype=np.uint64)
+    if n > 1:
+        e1[1, 0] = 1
+    else:
+        e1[0, 0] = 1
+    return ntt(FrArray._trusted(e1))
+
+
+def lagrange_at(tau: int, n: int) -> FrArray:
+    """L_i(tau) = w^i (tau^n - 1) / (n (tau - w^i)) for the n-point domain; tau outside it."""
+    w = roots_of_unity(n)
+    z = (pow(tau, n, R) - 1) % R
+    if z == 0:
+        raise CircuitError("tau lies in the evaluation domain")
+    diffs = FrArray.from_ints([tau] * n) - w
+    return (w * diffs.inverse()) * (z * pow(n, -1, R) % R)
+
+
+def pad(x: FrArray, n: int) -> FrArray:
+    out = np.zeros((n, 4), dtype=np.uint64)
+    out[: len(x)] = x.limbs
+    return FrArray._trusted(out)
+
+
+def quotient(r1cs: R1CS, z: FrArray, n: int) -> FrArray:
+    """Coefficients h_0..h_{n-2} of h = (A(x) B(x) - C(x)) / (x^n - 1) for witness z.
+
+    Evaluations on H are the rows A z, B z, C z; h is computed on the coset 5H, where the
+    vanishing polynomial is the constant 5^n - 1."""
+    a_ext, b_ext, c_ext = extended(r1cs)
+    cosets = []
+    for m in (a_ext, b_ext, c_ext):
+        coeffs = ntt(pad(m.mul(z), n), inverse=True)
+        cosets.append(ntt(coeffs, coset=True))
+    z_inv = pow((pow(5, n, R) - 1) % R, -1, R)
+    h_coset = (cosets[0] * cosets[1] - cosets[2]) * z_inv
+    h = ntt(h_coset, inverse=True, coset=True)
+    if h[n - 1] != 0:
+        raise CircuitError("the witness does not satisfy the R1CS (h has full degree)")
+    return h[: n - 1]
