@@ -1,6 +1,7 @@
 """Reusable constraint gadgets; each documents its preconditions and its constraint count."""
 
 from .bits import range_check, to_bits
+from .poseidon import permute, poseidon_hash, sponge
 from .select import select
 
-__all__ = ["range_check", "select", "to_bits"]
+__all__ = ["permute", "poseidon_hash", "range_check", "select", "sponge", "to_bits"]

@@ -99,7 +99,7 @@ static inline void mont_mul_asm(fe o, const fe a, const fe b, const uint64_t *p,
               [lo] "=&r"(lo), [hi] "=&r"(hi), [d] "=&d"(d)
             : [a0] "m"(a[0]), [a1] "m"(a[1]), [a2] "m"(a[2]), [a3] "m"(a[3]),
               [b0] "m"(b[0]), [b1] "m"(b[1]), [b2] "m"(b[2]), [b3] "m"(b[3]),
-              [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), [inv] "rm"(inv)
+              [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), [inv] "m"(inv)
             : "cc");
     o[0] = t4;
     o[1] = t0;
@@ -107,9 +107,9 @@ static inline void mont_mul_asm(fe o, const fe a, const fe b, const uint64_t *p,
     o[3] = t2;
 }
 
-/* t1..t3,X = (t0..t3 + m*p) / 2^64: FASM_MUL_REDUCE for a window whose fifth limb X starts
- * empty, so hi(m*p3) goes straight to X and the zeroed T0 closes both carry chains */
-#define FASM_SQR_REDUCE(T0, T1, T2, T3, X)                                                     \
+/* t1..t3,t0 = (t0..t3 + m*p) / 2^64: FASM_MUL_REDUCE for a window whose fifth limb starts
+ * empty, so the zeroed T0 takes that place (adox T0,T0 turns it into the pending OF) */
+#define FASM_SQR_REDUCE(T0, T1, T2, T3)                                                        \
     "movq %[" T0 "], %%rdx\n\t"                                                                \
     "imulq %[inv], %%rdx\n\t"                                                                  \
     "xorl %k[lo], %k[lo]\n\t"                                                                  \
@@ -122,13 +122,13 @@ static inline void mont_mul_asm(fe o, const fe a, const fe b, const uint64_t *p,
     "mulxq %[p2], %[lo], %[hi]\n\t"                                                            \
     "adoxq %[lo], %[" T2 "]\n\t"                                                               \
     "adcxq %[hi], %[" T3 "]\n\t"                                                               \
-    "mulxq %[p3], %[lo], %[" X "]\n\t"                                                         \
+    "mulxq %[p3], %[lo], %[hi]\n\t"                                                            \
     "adoxq %[lo], %[" T3 "]\n\t"                                                               \
-    "adcxq %[" T0 "], %[" X "]\n\t"                                                            \
-    "adoxq %[" T0 "], %[" X "]\n\t"
+    "adoxq %[" T0 "], %[" T0 "]\n\t"                                                           \
+    "adcxq %[hi], %[" T0 "]\n\t"
 
 static inline void mont_sqr_asm(fe o, const fe a, const uint64_t *p, uint64_t inv) {
-    uint64_t t0, t1, t2, t3, t4, t5, t6, t7, x, lo, hi, d;
+    uint64_t t0, t1, t2, t3, t4, t5, t6, t7, lo, hi, d;
     __asm__(/* off-diagonal products a_i*a_j, i < j, into t1..t6 */
             "movq %[a0], %%rdx\n\t"
             "mulxq %[a1], %[t1], %[t2]\n\t"
@@ -139,11 +139,11 @@ static inline void mont_sqr_asm(fe o, const fe a, const uint64_t *p, uint64_t in
             "adcq $0, %[t4]\n\t"
             "movq %[a1], %%rdx\n\t"
             "mulxq %[a2], %[lo], %[hi]\n\t"
-            "mulxq %[a3], %[x], %[t5]\n\t"
+            "mulxq %[a3], %[t0], %[t5]\n\t"
             "addq %[lo], %[t3]\n\t"
             "adcq %[hi], %[t4]\n\t"
             "adcq $0, %[t5]\n\t"
-            "addq %[x], %[t4]\n\t"
+            "addq %[t0], %[t4]\n\t"
             "adcq $0, %[t5]\n\t"
             "movq %[a2], %%rdx\n\t"
             "mulxq %[a3], %[lo], %[t6]\n\t"
@@ -175,25 +175,25 @@ static inline void mont_sqr_asm(fe o, const fe a, const uint64_t *p, uint64_t in
             "adoxq %[hi], %[t7]\n\t"
             /* Montgomery-reduce the low half L, then add the high half H: (L + m*p)/2^256 <= p
              * and H < p^2/2^256 < p/4, so the sum is below 2p */
-            FASM_SQR_REDUCE("t0", "t1", "t2", "t3", "x")
-            FASM_SQR_REDUCE("t1", "t2", "t3", "x", "t0")
-            FASM_SQR_REDUCE("t2", "t3", "x", "t0", "t1")
-            FASM_SQR_REDUCE("t3", "x", "t0", "t1", "t2")
-            "addq %[t4], %[x]\n\t"
-            "adcq %[t5], %[t0]\n\t"
-            "adcq %[t6], %[t1]\n\t"
-            "adcq %[t7], %[t2]\n\t"
-            FASM_FINAL_SUB("x", "t0", "t1", "t2", "d", "lo", "hi", "t3")
+            FASM_SQR_REDUCE("t0", "t1", "t2", "t3")
+            FASM_SQR_REDUCE("t1", "t2", "t3", "t0")
+            FASM_SQR_REDUCE("t2", "t3", "t0", "t1")
+            FASM_SQR_REDUCE("t3", "t0", "t1", "t2")
+            "addq %[t4], %[t0]\n\t"
+            "adcq %[t5], %[t1]\n\t"
+            "adcq %[t6], %[t2]\n\t"
+            "adcq %[t7], %[t3]\n\t"
+            FASM_FINAL_SUB("t0", "t1", "t2", "t3", "d", "lo", "hi", "t4")
             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
-              [t5] "=&r"(t5), [t6] "=&r"(t6), [t7] "=&r"(t7), [x] "=&r"(x), [lo] "=&r"(lo),
-              [hi] "=&r"(hi), [d] "=&d"(d)
+              [t5] "=&r"(t5), [t6] "=&r"(t6), [t7] "=&r"(t7), [lo] "=&r"(lo), [hi] "=&r"(hi),
+              [d] "=&d"(d)
             : [a0] "m"(a[0]), [a1] "m"(a[1]), [a2] "m"(a[2]), [a3] "m"(a[3]),
-              [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), [inv] "rm"(inv)
+              [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), [inv] "m"(inv)
             : "cc");
-    o[0] = x;
-    o[1] = t0;
-    o[2] = t1;
-    o[3] = t2;
+    o[0] = t0;
+    o[1] = t1;
+    o[2] = t2;
+    o[3] = t3;
 }
 
 #undef FASM_SQR_REDUCE

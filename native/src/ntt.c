@@ -3,20 +3,24 @@
  * Design
  *  - Arrays hold canonical values and every constant (twiddles, 1/n, coset powers) is kept in
  *    Montgomery form, so fr_mul(x, c*R) = x*c stays canonical: no conversion passes.
- *  - Both directions run one kernel: Cooley-Tukey, natural in and bit-reversed out, in which every
- *    butterfly of block b (of any stage) uses the same twiddle Z[b] = w_{2^(s+1)}^rev_s(b). Z does
- *    not depend on n or on the stage, so one cached table serves every size, and Z[b]^-1 is
- *    -Z[b'] for the mirror image b' of b inside its octave [2^m, 2^(m+1)), so the inverse reads
- *    the same table backwards with the butterfly outputs swapped. A bit-reversal pass then gives
- *    natural order; it also applies 1/n and the inverse coset factors, so they cost no extra pass.
+ *  - Both directions run one kernel: Cooley-Tukey, natural in and bit-reversed out, in which all
+ *    butterflies of block b of a stage share one twiddle Z[b] = w_{2^(s+1)}^rev_s(b) (any s with
+ *    b < 2^s gives the same value). Z depends on neither n nor the stage, so one cached table
+ *    serves every size, and Z[b]^-1 = -Z[b'] for the mirror image b' of b inside its octave
+ *    [2^m, 2^(m+1)), so the inverse reads the same table backwards with the butterfly outputs
+ *    swapped. A bit-reversal pass then gives natural order; it also applies 1/n and the inverse
+ *    coset factors, so they cost no extra pass. The forward coset factors g^i are applied as the
+ *    first pass loads the data. Coset and inverse thus cost 1-2 extra multiplications per
+ *    element over the ~(log2(n) - 2)/2 of the transform.
  *  - Locality: the first stages (spans >= one block) run as column passes: a group of
  *    NTT_COL_W adjacent columns of the rows at stride S is copied to a buffer in L1, up to
  *    NTT_COL_MAXK stages are done there, and it is written back. The remaining stages run on
  *    contiguous blocks of 2^NTT_BLOCK_LOG elements (512 KiB, in L2). So a large transform streams
  *    the array about three times: column pass, block pass, bit reversal. All three are split
  *    across threads with zk_parallel_for.
- *  - The table holds n/2 entries for the largest n transformed so far (16 MiB at 2^20), grown
- *    under a mutex and never moved or freed, so readers need no lock. */
+ *  - The table holds n/2 entries for the largest n transformed so far (16 MiB at 2^20), kept
+ *    for the life of the process: it grows by whole octaves under a mutex, and an octave is
+ *    never moved or freed, so readers need no lock. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -27,26 +31,27 @@
 #include "zkagg.h"
 
 #define NTT_MAX_LOG 28
-#define NTT_OCTAVES (NTT_MAX_LOG - 1) /* octave m holds Z[2^m .. 2^(m+1)); stages of 2^28 need m <= 26 */
+#define NTT_OCTAVES (NTT_MAX_LOG - 1) /* octave m holds Z[2^m .. 2^(m+1)); 2^28 needs m <= 26 */
+/* Tuning knobs; tests shrink them to reach every pass structure at small sizes. */
 #ifndef NTT_SERIAL_LOG
-#define NTT_SERIAL_LOG 11 /* up to 2^11 elements, thread start-up is not worth it */
+#define NTT_SERIAL_LOG 11 /* up to 2^11 elements thread start-up costs more than it saves */
 #endif
 #ifndef NTT_BLOCK_LOG
-#define NTT_BLOCK_LOG 14              /* contiguous block size of the block pass */
+#define NTT_BLOCK_LOG 14 /* block pass: contiguous blocks of 512 KiB, in L2 */
 #endif
 #ifndef NTT_L1_LOG
-#define NTT_L1_LOG 10 /* sub-blocks of the block pass: 32 KiB */
+#define NTT_L1_LOG 10 /* and its last stages on sub-blocks of 32 KiB, in L1 */
 #endif
 #ifndef NTT_COL_W
-#define NTT_COL_W 8                   /* columns per group in a column pass (one 256-byte row) */
+#define NTT_COL_W 8 /* column pass: columns per group, one 256-byte row */
 #endif
 #ifndef NTT_COL_MAXK
-#define NTT_COL_MAXK 7                /* stages per column pass: 128 rows x 8 columns = 32 KiB */
+#define NTT_COL_MAXK 7 /* column pass: at most 2^7 rows x 8 columns = 32 KiB */
 #endif
 #ifndef NTT_TILE_LOG
-#define NTT_TILE_LOG 4                /* bit reversal swaps 16x16 tiles */
+#define NTT_TILE_LOG 4 /* bit reversal swaps 16x16 tiles of 512-byte rows */
 #endif
-#define NTT_FILL_CHUNK 4096           /* table entries per parallel work item */
+#define NTT_FILL_CHUNK 4096 /* table entries per parallel work item */
 
 /* w_{2^28} = 5^((r-1)/2^28), canonical */
 static const uint64_t NTT_W28[4] = {0x9bd61b6e725b19f0ULL, 0x402d111e41112ed4ULL,

@@ -7,6 +7,8 @@ goes through the engine (`api.mul`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..bn254.constants import FR_MODULUS
 
 R = FR_MODULUS
@@ -28,6 +30,15 @@ class Var:
     @staticmethod
     def wire(index: int) -> Var:
         return Var({index: 1})
+
+    @staticmethod
+    def combine(coeffs: Sequence[int], vars: Sequence[Var]) -> Var:
+        """sum(c_i * v_i) in one pass (linear layers would otherwise build many temporaries)."""
+        acc: dict[int, int] = {}
+        for k, v in zip(coeffs, vars):
+            for w, c in v.terms.items():
+                acc[w] = acc.get(w, 0) + k * c
+        return Var({w: c % R for w, c in acc.items() if c % R})
 
     def is_constant(self) -> bool:
         return all(w == 0 for w in self.terms)

@@ -1,0 +1,158 @@
+"""circom/snarkjs binary files: `.r1cs` (constraint system) and `.wtns` (witness).
+
+Both are iden3 "binfile" containers: a 4-byte magic, a u32 version, a u32 section count, then
+sections of (u32 type, u64 size, data), all little-endian. Field elements are 32-byte
+little-endian integers in standard (not Montgomery) form.
+
+.r1cs sections: 1 header (n8, prime, nWires, nPubOut, nPubIn, nPrvIn, nLabels u64,
+nConstraints), 2 constraints (per constraint the A, B, C linear combinations: u32 term count,
+then u32 wire id + n8-byte coefficient per term), 3 wire-to-label map (u64 per wire).
+.wtns sections: 1 header (n8, prime, nWitness), 2 the values.
+Wire order is the same as zkagg's: the constant one, the public outputs and inputs, the rest.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..bn254 import FR_MODULUS, FrArray
+from ..errors import InputError, LengthError
+from .r1cs import R1CS, SparseMatrix
+
+N8 = 32
+PRIME = FR_MODULUS.to_bytes(N8, "little")
+
+
+def _container(magic: bytes, version: int, sections: Sequence[tuple[int, bytes]]) -> bytes:
+    out = [magic, struct.pack("<II", version, len(sections))]
+    for kind, data in sections:
+        out.append(struct.pack("<IQ", kind, len(data)))
+        out.append(data)
+    return b"".join(out)
+
+
+def _sections(data: bytes, magic: bytes, what: str) -> dict[int, bytes]:
+    if data[:4] != magic:
+        raise InputError(f"{what}: not a {magic.decode()} file")
+    if len(data) < 12:
+        raise LengthError(f"{what}: truncated header")
+    _, n = struct.unpack_from("<II", data, 4)
+    pos, out = 12, {}
+    for _ in range(n):
+        if pos + 12 > len(data):
+            raise LengthError(f"{what}: truncated section header")
+        kind, size = struct.unpack_from("<IQ", data, pos)
+        pos += 12
+        if pos + size > len(data):
+            raise LengthError(f"{what}: section {kind} is truncated")
+        out[kind] = data[pos : pos + size]
+        pos += size
+    return out
+
+
+def _check_prime(n8: int, prime: bytes, what: str) -> None:
+    if n8 != N8 or prime != PRIME:
+        raise InputError(f"{what}: the field is not BN254's scalar field")
+
+
+# ---- .r1cs ----
+
+def _lc_bytes(m: SparseMatrix, i: int) -> bytes:
+    lo, hi = int(m.row_ptr[i]), int(m.row_ptr[i + 1])
+    parts = [struct.pack("<I", hi - lo)]
+    for k in range(lo, hi):
+        parts.append(struct.pack("<I", int(m.cols[k])))
+        parts.append(m.coeffs[k].astype("<u8").tobytes())
+    return b"".join(parts)
+
+
+def r1cs_to_bytes(r1cs: R1CS) -> bytes:
+    header = struct.pack("<I", N8) + PRIME + struct.pack(
+        "<IIIIQI", r1cs.n_wires, 0, r1cs.n_public, 0, r1cs.n_wires, r1cs.n_constraints
+    )
+    constraints = b"".join(
+        _lc_bytes(r1cs.a, i) + _lc_bytes(r1cs.b, i) + _lc_bytes(r1cs.c, i) for i in range(r1cs.n_constraints)
+    )
+    labels = np.arange(r1cs.n_wires, dtype="<u8").tobytes()
+    return _container(b"r1cs", 1, [(1, header), (2, constraints), (3, labels)])
+
+
+def r1cs_from_bytes(data: bytes) -> R1CS:
+    what = "r1cs"
+    sec = _sections(data, b"r1cs", what)
+    if 1 not in sec or 2 not in sec:
+        raise InputError(f"{what}: header or constraints section missing")
+    h = sec[1]
+    if len(h) < 4 + N8 + 28:
+        raise LengthError(f"{what}: header section too short")
+    (n8,) = struct.unpack_from("<I", h, 0)
+    _check_prime(n8, h[4 : 4 + N8], what)
+    n_wires, n_out, n_in, _, _, n_constraints = struct.unpack_from("<IIIIQI", h, 4 + N8)
+    body, pos = sec[2], 0
+    rows: list[tuple[dict[int, int], dict[int, int], dict[int, int]]] = []
+    try:
+        for _ in range(n_constraints):
+            lcs = []
+            for _ in range(3):
+                (n_terms,) = struct.unpack_from("<I", body, pos)
+                pos += 4
+                lc: dict[int, int] = {}
+                for _ in range(n_terms):
+                    (wire,) = struct.unpack_from("<I", body, pos)
+                    coeff = int.from_bytes(body[pos + 4 : pos + 4 + N8], "little")
+                    pos += 4 + N8
+                    if wire >= n_wires or coeff >= FR_MODULUS:
+                        raise InputError(f"{what}: term with wire {wire} or a non-canonical coefficient")
+                    if coeff:
+                        lc[wire] = (lc.get(wire, 0) + coeff) % FR_MODULUS
+                lcs.append(lc)
+            rows.append((lcs[0], lcs[1], lcs[2]))
+    except struct.error as err:
+        raise LengthError(f"{what}: constraints section is truncated") from err
+    if pos != len(body):
+        raise LengthError(f"{what}: constraints section has trailing bytes")
+    return R1CS.from_rows(n_wires, n_out + n_in, rows, ["circom"], [0] * len(rows))
+
+
+# ---- .wtns ----
+
+def wtns_to_bytes(witness: FrArray | Sequence[int]) -> bytes:
+    z = witness if isinstance(witness, FrArray) else FrArray.from_ints(witness)
+    header = struct.pack("<I", N8) + PRIME + struct.pack("<I", len(z))
+    return _container(b"wtns", 2, [(1, header), (2, z.limbs.astype("<u8").tobytes())])
+
+
+def wtns_from_bytes(data: bytes) -> FrArray:
+    what = "wtns"
+    sec = _sections(data, b"wtns", what)
+    if 1 not in sec or 2 not in sec:
+        raise InputError(f"{what}: header or values section missing")
+    h = sec[1]
+    if len(h) != 4 + N8 + 4:
+        raise LengthError(f"{what}: header section has the wrong size")
+    (n8,) = struct.unpack_from("<I", h, 0)
+    _check_prime(n8, h[4 : 4 + N8], what)
+    (n,) = struct.unpack_from("<I", h, 4 + N8)
+    if len(sec[2]) != n * N8:
+        raise LengthError(f"{what}: expected {n} values")
+    return FrArray(np.frombuffer(sec[2], dtype="<u8").reshape(n, 4).astype(np.uint64))
+
+
+def write_r1cs(path: str | Path, r1cs: R1CS) -> None:
+    Path(path).write_bytes(r1cs_to_bytes(r1cs))
+
+
+def read_r1cs(path: str | Path) -> R1CS:
+    return r1cs_from_bytes(Path(path).read_bytes())
+
+
+def write_wtns(path: str | Path, witness: FrArray | Sequence[int]) -> None:
+    Path(path).write_bytes(wtns_to_bytes(witness))
+
+
+def read_wtns(path: str | Path) -> FrArray:
+    return wtns_from_bytes(Path(path).read_bytes())
