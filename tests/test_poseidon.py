@@ -8,6 +8,7 @@ npm are present.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import shutil
@@ -134,15 +135,33 @@ def test_native_sponge_matches_reference(backend: str, vectors: list[list[int]],
         assert poseidon_sponge(vectors[0], width) == want[0]
 
 
-@pytest.mark.parametrize("backend", NATIVE)
-def test_native_many_threads(backend: str) -> None:
-    """Many vectors of uneven lengths (spread over threads) and many permuted states."""
+@functools.cache
+def many_cases() -> tuple[list[list[int]], list[int], list[list[int]], list[int]]:
+    """Vectors of uneven lengths and rows to hash, with their reference hashes (computed once)."""
     rng = random.Random(5)
-    vectors = [[rng.choice(EDGES) for _ in range(rng.randrange(0, 50))] for _ in range(300)]
+    vectors = [[rng.choice(EDGES) for _ in range(rng.randrange(0, 40))] for _ in range(200)]
     rows = [[rng.randrange(R) for _ in range(2)] for _ in range(300)]
+    return (
+        vectors,
+        [reference.sponge(v) for v in vectors],
+        rows,
+        [reference.poseidon_hash(r) for r in rows],
+    )
+
+
+@pytest.mark.parametrize("backend", NATIVE)
+@pytest.mark.parametrize("threads", [1, 2, 0])
+def test_native_many_threads(backend: str, threads: int) -> None:
+    """Many vectors spread over threads, and many permuted states, on 1, 2 and all CPUs."""
+    vectors, want_vectors, rows, want_rows = many_cases()
     with use_backend(backend):
-        assert poseidon_sponge_many(vectors) == [reference.sponge(v) for v in vectors]
-        assert poseidon_hash_many(rows) == [reference.poseidon_hash(r) for r in rows]
+        lib = NativePoseidon(backend.partition("-")[2]).lib
+        lib.zkagg_set_threads(threads)
+        try:
+            assert poseidon_sponge_many(vectors) == want_vectors
+            assert poseidon_hash_many(rows) == want_rows
+        finally:
+            lib.zkagg_set_threads(0)
 
 
 # ---- negatives ----

@@ -9,12 +9,15 @@ from .errors import ZkaggError
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import native
+    from .bench import native, prove
     from .bench.timing import write_json
 
     if args.suite == "native":
         result = native.run(quick=args.quick, threads=args.threads)
         print(native.table(result))
+    else:
+        result = prove.run(quick=args.quick)
+        print(prove.table(result))
     write_json(result, args.json)
     return 0
 
@@ -23,8 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zkagg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     bench = sub.add_parser("bench", help="run a benchmark suite and optionally write JSON")
-    bench.add_argument("suite", choices=["native"], help="native: field/curve/MSM/NTT kernels")
-    bench.add_argument("--quick", action="store_true", help="small sizes only (2^16)")
+    bench.add_argument(
+        "suite", choices=["native", "prove"],
+        help="native: field/curve/MSM/NTT kernels; prove: Groth16 against snarkjs on the same R1CS",
+    )
+    bench.add_argument("--quick", action="store_true", help="small sizes only")
     bench.add_argument("--json", metavar="PATH", help="write the results as one JSON object")
     bench.add_argument("--threads", type=int, help="threads for the native core (default: all CPUs)")
     bench.set_defaults(func=_bench)

@@ -73,7 +73,9 @@ enum { CURVE_K_ADD, CURVE_K_DBL, CURVE_K_A, CURVE_K_B, CURVE_K_INF };
  * Digits are stored window-major as uint16 "raw" = digit + 2^(c-1), so c <= 16. */
 #define MSM_MAX_C 16
 
-#define MSM_PREFETCH 8 /* batch entries ahead */
+#define MSM_PREFETCH 8   /* batch entries ahead */
+#define MSM_CHAINS 256   /* running-sum chains of the batch-affine bucket reduction */
+#define MSM_MIN_ROUND 32 /* smallest batch worth its own inversion when draining the queue */
 
 /* bucket state bits (msm.h) */
 #define MSM_OCC 1u  /* the affine bucket holds a point */

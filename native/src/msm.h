@@ -15,8 +15,8 @@
  *     the queue is full (inputs concentrated on few buckets, e.g. many equal scalars) it goes
  *     to an XYZZ side bucket instead, so no input can serialize the batches.
  *     Small MSMs (batch = 0) use the XYZZ buckets only.
- *  3. Each item reduces its buckets with a running sum, sum_b (b+1) B_b, corrected by lo * sum B_b
- *     for sub-ranges that start at bucket lo.
+ *  3. Each item reduces its buckets to sum_b (b+1) B_b with running sums (batch-affine chains for
+ *     the affine buckets), corrected by lo * sum B_b for sub-ranges that start at bucket lo.
  *  4. Window sums are combined by Horner's rule with c doublings per window. */
 
 typedef struct {
@@ -24,8 +24,12 @@ typedef struct {
     const uint16_t *dig;
     size_t n;
     msm_plan_t pl;
-    CV_(xyzz) *part; /* one partial sum per work item */
-    int err;         /* set (atomically) when an item could not allocate */
+    size_t K;              /* chains of the affine bucket reduction */
+    CV_(xyzz) *part;       /* one partial sum per work item */
+    unsigned char **ws;    /* one workspace per thread, allocated up front */
+    int *ws_busy;
+    size_t n_ws, ws_size;
+    int err;               /* set (atomically) when an item could not get a workspace */
 } CV_(msm_ctx);
 
 typedef struct {
@@ -42,6 +46,9 @@ typedef struct {
     uint32_t *qb;     /* queue of additions deferred to the next batch: bucket */
     uint64_t *qi;     /* queue: point index << 1 | negate */
     size_t qn;        /* queued entries */
+    uint64_t *rk;     /* reduction: K running sums R_k, then K accumulators A_k (affine) */
+    uint64_t **dst;   /* reduction: 2K batch destinations */
+    const uint64_t **src; /* reduction: 2K batch sources */
 } CV_(msm_ws);
 
 static inline void CV_(msm_signed_y)(uint64_t *y2, const uint64_t *y, unsigned neg) {
@@ -201,34 +208,183 @@ static void CV_(msm_flush_drain)(CV_(msm_ws) *w, const uint64_t *pts) {
     } while (w->m == w->B);
 }
 
+/* dst[j] += src[j] for j < m (affine, in place, infinity = zeros) with one shared inversion.
+ * The dst are distinct. A src may be the dst of an earlier entry (smaller j): the backward pass
+ * reaches that entry later, so the src is still read unchanged. */
+static void CV_(aff_acc_batch)(uint64_t *const *dst, const uint64_t *const *src, size_t m,
+                               FE_T *pre, FE_T *den, uint8_t *kind) {
+    FE_T acc, inv, t, lam, x3;
+    F_ONE(acc);
+    for (size_t j = 0; j < m; j++) {
+        const uint64_t *d = dst[j], *p = src[j];
+        if (CV_(aff_is_inf)(p)) {
+            kind[j] = CURVE_K_A; /* dst unchanged */
+            continue;
+        }
+        if (CV_(aff_is_inf)(d)) {
+            kind[j] = CURVE_K_B; /* dst = src */
+            continue;
+        }
+        if (F_EQ(d, p)) {
+            if (F_EQ(d + NL, p + NL)) {
+                kind[j] = CURVE_K_DBL;
+                F_DBL(den[j], d + NL);
+            } else {
+                kind[j] = CURVE_K_INF;
+                continue;
+            }
+        } else {
+            kind[j] = CURVE_K_ADD;
+            F_SUB(den[j], p, d);
+        }
+        F_COPY(pre[j], acc);
+        F_MUL(acc, acc, den[j]);
+    }
+    F_INV(inv, acc);
+    for (size_t j = m; j-- > 0;) {
+        uint64_t *d = dst[j];
+        const uint64_t *p = src[j];
+        switch (kind[j]) {
+        case CURVE_K_A:
+            continue;
+        case CURVE_K_B:
+            memcpy(d, p, PN * sizeof(uint64_t));
+            continue;
+        case CURVE_K_INF:
+            memset(d, 0, PN * sizeof(uint64_t));
+            continue;
+        case CURVE_K_DBL:
+            F_SQR(lam, d);
+            F_DBL(t, lam);
+            F_ADD(lam, lam, t);
+            break;
+        default:
+            F_SUB(lam, p + NL, d + NL);
+            break;
+        }
+        F_MUL(t, inv, pre[j]);
+        F_MUL(inv, inv, den[j]);
+        F_MUL(lam, lam, t);
+        F_SQR(x3, lam);
+        F_SUB(x3, x3, d);
+        F_SUB(x3, x3, p);
+        F_SUB(t, d, x3);
+        F_MUL(t, t, lam);
+        F_SUB(d + NL, t, d + NL);
+        F_COPY(d, x3);
+    }
+}
+
+/* Affine buckets: wsum = sum_b (b+1) bk[b], tot = sum_b bk[b]. The running sum is split into K
+ * chains over L = H/K consecutive buckets, advanced in lockstep so that every step is one
+ * batch-affine round (R_k += bucket, A_k += R_k) instead of two XYZZ additions per bucket.
+ * Chain k covers buckets kL + t, t < L: sum_b (b+1) bk[b] = sum_k A_k + L sum_k k R_k. */
+static void CV_(msm_reduce_affine)(CV_(msm_ws) *w, size_t H, size_t K, CV_(xyzz) *wsum,
+                                   CV_(xyzz) *tot) {
+    size_t L = H / K;
+    uint64_t *Rk = w->rk, *Ak = w->rk + K * PN;
+    memset(Rk, 0, 2 * K * PN * sizeof(uint64_t));
+    /* step s adds bucket t = L-1-s to R_k and the previous R_k to A_k (one step late, so both
+     * fit in one batch; the extra step s = L adds the final R_k). R entries come first: the
+     * backward pass then handles A_k += R_k before R_k changes. */
+    for (size_t s = 0; s <= L; s++) {
+        size_t m = 0;
+        for (size_t k = 0; s < L && k < K; k++) {
+            size_t b = k * L + (L - 1 - s);
+            if (!(w->st[b] & MSM_OCC)) continue;
+            w->dst[m] = Rk + k * PN;
+            w->src[m++] = w->bk + b * PN;
+        }
+        for (size_t k = 0; k < K; k++) {
+            if (CV_(aff_is_inf)(Rk + k * PN)) continue;
+            w->dst[m] = Ak + k * PN;
+            w->src[m++] = Rk + k * PN;
+        }
+        CV_(aff_acc_batch)(w->dst, w->src, m, w->pre, w->den, w->kind);
+    }
+    /* sum_k A_k, and sum_k k R_k by a running sum over the chains */
+    CV_(xyzz) S, Rr, Acc;
+    CV_(xyzz_set_inf)(&S);
+    CV_(xyzz_set_inf)(&Rr);
+    CV_(xyzz_set_inf)(&Acc);
+    for (size_t k = K; k-- > 0;) {
+        const uint64_t *a = Ak + k * PN, *r = Rk + k * PN;
+        if (!CV_(aff_is_inf)(a)) CV_(xyzz_madd)(&S, &S, a, a + NL);
+        if (!CV_(aff_is_inf)(r)) CV_(xyzz_madd)(&Rr, &Rr, r, r + NL);
+        if (k > 0) CV_(xyzz_add)(&Acc, &Acc, &Rr);
+    }
+    for (size_t l = 1; l < L; l *= 2) CV_(xyzz_dbl)(&Acc, &Acc);
+    CV_(xyzz_add)(wsum, &S, &Acc);
+    *tot = Rr;
+}
+
+/* XYZZ side buckets: wsum = sum_b (b+1) side[b], tot = sum_b side[b]. A plain running sum, or
+ * per-bucket small multiples when only a few side buckets are in use. */
+static void CV_(msm_reduce_side)(CV_(msm_ws) *w, size_t H, CV_(xyzz) *wsum, CV_(xyzz) *tot) {
+    size_t cnt = 0;
+    for (size_t b = 0; b < H; b++) cnt += (w->st[b] & MSM_SIDE) != 0;
+    CV_(xyzz_set_inf)(wsum);
+    CV_(xyzz_set_inf)(tot);
+    if (cnt * 16 <= H) {
+        CV_(xyzz) t;
+        for (size_t b = 0; b < H && cnt > 0; b++) {
+            if (!(w->st[b] & MSM_SIDE)) continue;
+            cnt--;
+            CV_(xyzz_add)(tot, tot, &w->side[b]);
+            CV_(xyzz_mul_small)(&t, &w->side[b], b + 1);
+            CV_(xyzz_add)(wsum, wsum, &t);
+        }
+        return;
+    }
+    for (size_t b = H; b-- > 0;) {
+        if (w->st[b] & MSM_SIDE) CV_(xyzz_add)(tot, tot, &w->side[b]);
+        if (!CV_(xyzz_is_inf)(tot)) CV_(xyzz_add)(wsum, wsum, tot);
+    }
+}
+
+/* workspace layout: side | bk | pre | den | rk | dst | src | bi | qi | bb | qb | kind | st */
+static size_t CV_(msm_ws_size)(size_t H, size_t B, size_t K) {
+    return H * sizeof(CV_(xyzz)) + (B ? H * PN * sizeof(uint64_t) : 0) +
+           B * (2 * sizeof(FE_T) + 2 * sizeof(uint64_t) + 2 * sizeof(uint32_t) + 1) +
+           2 * K * (PN * sizeof(uint64_t) + 2 * sizeof(uint64_t *)) + H;
+}
+
+static void CV_(msm_ws_init)(CV_(msm_ws) *w, unsigned char *mem, size_t H, size_t B, size_t K) {
+    w->side = (CV_(xyzz) *)mem;
+    w->bk = (uint64_t *)(mem + H * sizeof(CV_(xyzz)));
+    w->pre = (FE_T *)(w->bk + (B ? H * PN : 0));
+    w->den = w->pre + B;
+    w->rk = (uint64_t *)(w->den + B);
+    w->dst = (uint64_t **)(w->rk + 2 * K * PN);
+    w->src = (const uint64_t **)(w->dst + 2 * K);
+    w->bi = (uint64_t *)(w->src + 2 * K);
+    w->qi = w->bi + B;
+    w->bb = (uint32_t *)(w->qi + B);
+    w->qb = w->bb + B;
+    w->kind = (uint8_t *)(w->qb + B);
+    w->st = w->kind + B;
+    w->m = w->qn = 0;
+    w->B = B;
+    memset(w->st, 0, H);
+}
+
 static void CV_(msm_item)(void *vctx, size_t item) {
     CV_(msm_ctx) *x = vctx;
     const msm_plan_t *pl = &x->pl;
-    size_t n = x->n, H = pl->H, B = pl->batch;
+    size_t n = x->n, H = pl->H, B = pl->batch, K = x->K;
     size_t wi = item / pl->S, lo = (item % pl->S) * H;
-    CV_(msm_ws) w;
-    /* one allocation: side | bk | pre | den | bi | qi | bb | qb | kind | st */
-    size_t sz_side = H * sizeof(CV_(xyzz)), sz_bk = B ? H * PN * sizeof(uint64_t) : 0;
-    size_t sz_batch = B * (2 * sizeof(FE_T) + 2 * sizeof(uint64_t) + 2 * sizeof(uint32_t) + 1);
-    unsigned char *mem = malloc(sz_side + sz_bk + sz_batch + H);
     CV_(xyzz_set_inf)(&x->part[item]);
+    /* at most n_ws items run at once, so a free workspace exists; a private one is only the
+     * fallback should the thread count have changed meanwhile */
+    size_t slot = 0;
+    while (slot < x->n_ws && __atomic_exchange_n(&x->ws_busy[slot], 1, __ATOMIC_ACQUIRE)) slot++;
+    unsigned char *mem = slot < x->n_ws ? x->ws[slot] : malloc(x->ws_size);
     if (!mem) {
         __atomic_store_n(&x->err, 1, __ATOMIC_RELAXED);
         return;
     }
-    w.side = (CV_(xyzz) *)mem;
-    w.bk = (uint64_t *)(mem + sz_side);
-    w.pre = (FE_T *)(mem + sz_side + sz_bk);
-    w.den = w.pre + B;
-    w.bi = (uint64_t *)(w.den + B);
-    w.qi = w.bi + B;
-    w.bb = (uint32_t *)(w.qi + B);
-    w.qb = w.bb + B;
-    w.kind = (uint8_t *)(w.qb + B);
-    w.st = w.kind + B;
-    w.m = w.qn = 0;
-    w.B = B;
-    memset(w.st, 0, H);
+    CV_(msm_ws) w;
+    CV_(msm_ws_init)(&w, mem, H, B, K);
 
     const uint64_t *pts = x->p;
     const uint16_t *dg = x->dig + wi * n;
@@ -246,30 +402,40 @@ static void CV_(msm_item)(void *vctx, size_t item) {
         }
     }
     if (B) {
-        /* one more round for the queue, then the leftovers (all aimed at buckets of the last
-         * batch: concentrated inputs) go to the side buckets rather than into tiny batches */
-        CV_(msm_flush_drain)(&w, pts);
-        for (size_t t = 0; t < w.qn; t++) CV_(msm_side_add)(&w, w.qb[t], pts + PN * (w.qi[t] >> 1), w.qi[t] & 1);
-        w.qn = 0;
-        CV_(msm_flush)(&w, pts);
+        /* drain the queue with further rounds while they are worth an inversion; leftovers
+         * (concentrated inputs) go to the side buckets */
+        for (;;) {
+            CV_(msm_flush_drain)(&w, pts);
+            if (w.m >= MSM_MIN_ROUND || (w.m == 0 && w.qn == 0)) {
+                if (w.m == 0) break;
+                continue;
+            }
+            for (size_t t = 0; t < w.qn; t++)
+                CV_(msm_side_add)(&w, w.qb[t], pts + PN * (w.qi[t] >> 1), w.qi[t] & 1);
+            w.qn = 0;
+            CV_(msm_flush)(&w, pts);
+            break;
+        }
     }
 
-    /* running sum from the top bucket: R = sum_{b' >= b} B_b', A = sum_b R_b */
-    CV_(xyzz) R, A;
-    CV_(xyzz_set_inf)(&R);
-    CV_(xyzz_set_inf)(&A);
-    for (size_t b = H; b-- > 0;) {
-        unsigned st = w.st[b];
-        if (st & MSM_OCC) CV_(xyzz_madd)(&R, &R, w.bk + PN * b, w.bk + PN * b + NL);
-        if (st & MSM_SIDE) CV_(xyzz_add)(&R, &R, &w.side[b]);
-        CV_(xyzz_add)(&A, &A, &R);
+    /* part = sum_b (lo + b + 1) (bk[b] + side[b]) */
+    CV_(xyzz) A, T, A2, T2;
+    CV_(msm_reduce_side)(&w, H, &A, &T);
+    if (B) {
+        CV_(msm_reduce_affine)(&w, H, K, &A2, &T2);
+        CV_(xyzz_add)(&A, &A, &A2);
+        CV_(xyzz_add)(&T, &T, &T2);
     }
     if (lo) {
-        CV_(xyzz_mul_small)(&R, &R, lo);
-        CV_(xyzz_add)(&A, &A, &R);
+        CV_(xyzz_mul_small)(&T, &T, lo);
+        CV_(xyzz_add)(&A, &A, &T);
     }
     x->part[item] = A;
-    free(mem);
+    if (slot < x->n_ws) {
+        __atomic_store_n(&x->ws_busy[slot], 0, __ATOMIC_RELEASE);
+    } else {
+        free(mem);
+    }
 }
 
 /* out = sum k[i] p[i] (affine); k is reduced mod r. Returns ZKAGG_OK or ZKAGG_ERR_ALLOC. */
@@ -278,23 +444,30 @@ static int CV_(msm)(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t 
         memset(out, 0, PN * sizeof(uint64_t));
         return ZKAGG_OK;
     }
-    msm_plan_t pl = msm_plan(n, zk_threads(), CV_MSM_MAX_H, CV_MSM_BATCH);
+    int threads = zk_threads();
+    msm_plan_t pl = msm_plan(n, threads, CV_MSM_MAX_H, CV_MSM_BATCH);
     size_t items = (size_t)pl.W * pl.S;
+    /* chains of the affine reduction: 2K <= B entries per round, at least 2 buckets per chain */
+    size_t K = pl.batch / 2 < MSM_CHAINS ? pl.batch / 2 : MSM_CHAINS;
+    if (K > pl.H / 2) K = pl.H / 2;
+    size_t n_ws = pl.parallel ? (size_t)threads : 1;
+    if (n_ws > items) n_ws = items;
+    size_t ws_size = CV_(msm_ws_size)(pl.H, pl.batch, K);
     uint16_t *dig = malloc((size_t)pl.W * n * sizeof(uint16_t));
     CV_(xyzz) *part = malloc(items * sizeof(CV_(xyzz)));
-    if (!dig || !part) {
-        free(dig);
-        free(part);
-        return ZKAGG_ERR_ALLOC;
+    unsigned char **ws = calloc(n_ws, sizeof(unsigned char *));
+    int *ws_busy = calloc(n_ws, sizeof(int));
+    int ok = dig && part && ws && ws_busy;
+    for (size_t i = 0; ok && i < n_ws; i++) ok = (ws[i] = malloc(ws_size)) != NULL;
+    if (ok) {
+        msm_recode_ctx rc = {k, p, PN, n, pl.c, pl.W, {0, 0, 0, 0, 0}, dig};
+        msm_offset_const(rc.offs, pl.c, pl.W);
+        curve_run((n + MSM_RECODE_CHUNK - 1) / MSM_RECODE_CHUNK, msm_recode_item, &rc, pl.parallel);
+        CV_(msm_ctx) x = {p, dig, n, pl, K, part, ws, ws_busy, n_ws, ws_size, 0};
+        curve_run(items, CV_(msm_item), &x, pl.parallel);
+        ok = !__atomic_load_n(&x.err, __ATOMIC_RELAXED);
     }
-    msm_recode_ctx rc = {k, p, PN, n, pl.c, pl.W, {0, 0, 0, 0, 0}, dig};
-    msm_offset_const(rc.offs, pl.c, pl.W);
-    curve_run((n + MSM_RECODE_CHUNK - 1) / MSM_RECODE_CHUNK, msm_recode_item, &rc, pl.parallel);
-
-    CV_(msm_ctx) x = {p, dig, n, pl, part, 0};
-    curve_run(items, CV_(msm_item), &x, pl.parallel);
-    int rc_ok = !__atomic_load_n(&x.err, __ATOMIC_RELAXED);
-    if (rc_ok) {
+    if (ok) {
         CV_(xyzz) acc;
         CV_(xyzz_set_inf)(&acc);
         for (size_t wi = pl.W; wi-- > 0;) {
@@ -303,7 +476,10 @@ static int CV_(msm)(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t 
         }
         CV_(xyzz_to_aff)(out, &acc);
     }
+    for (size_t i = 0; ws && i < n_ws; i++) free(ws[i]);
+    free(ws);
+    free(ws_busy);
     free(dig);
     free(part);
-    return rc_ok ? ZKAGG_OK : ZKAGG_ERR_ALLOC;
+    return ok ? ZKAGG_OK : ZKAGG_ERR_ALLOC;
 }

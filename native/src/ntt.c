@@ -251,15 +251,219 @@ static inline void ntt_bf_one(uint64_t *x, size_t half) {
     for (size_t i = 0; i < half; i++) ntt_addsub(x + 4 * i, y + 4 * i, x + 4 * i, y + 4 * i);
 }
 
+/* ---- AVX-512 IFMA butterflies (asm builds on CPUs that have it) ----
+ * Eight butterflies at once: lanes are eight consecutive elements, each held as five 52-bit
+ * limbs; Montgomery multiplication with R' = 2^260 by vpmadd52luq/vpmadd52huq. Data stays in
+ * memory as canonical 4x64 limbs, converted on load and store; the twiddle z*2^256 from the
+ * shared table becomes z*2^260 by four modular doublings. */
+#if defined(__x86_64__) && defined(ZKAGG_ASM) && ZKAGG_ASM && !defined(NTT_NO_IFMA)
+#define NTT_IFMA 1
+#include <immintrin.h>
+#define NTT_TGT __attribute__((target("avx512f,avx512ifma")))
+
+static const uint64_t NTT_P52[5] = {0x1f593f0000001ULL, 0x4879b9709143eULL, 0x181585d2833e8ULL,
+                                    0xa029b85045b68ULL, 0x30644e72e131ULL};
+static const uint64_t NTT_2P52[5] = {0x3eb27e0000002ULL, 0x90f372e12287cULL, 0x302b0ba5067d0ULL,
+                                     0x405370a08b6d0ULL, 0x60c89ce5c263ULL}; /* 2r */
+#define NTT_PINV52 0x1f593efffffffULL /* -r^-1 mod 2^52 */
+#define NTT_M52 0xfffffffffffffULL
+
+typedef struct {
+    __m512i l[5];
+} ntt_v52;
+
+/* 8 consecutive canonical elements -> 5 x 52-bit limbs per lane */
+static inline NTT_TGT void ntt_v_load(ntt_v52 *r, const uint64_t *src) {
+    __m512i a0 = _mm512_loadu_si512(src), a1 = _mm512_loadu_si512(src + 8);
+    __m512i a2 = _mm512_loadu_si512(src + 16), a3 = _mm512_loadu_si512(src + 24);
+    /* limbs 0,1 and 2,3 of elements 0-3 and 4-7 */
+    const __m512i i01 = _mm512_set_epi64(13, 9, 5, 1, 12, 8, 4, 0);
+    const __m512i i23 = _mm512_set_epi64(15, 11, 7, 3, 14, 10, 6, 2);
+    __m512i b01 = _mm512_permutex2var_epi64(a0, i01, a1), b23 = _mm512_permutex2var_epi64(a0, i23, a1);
+    __m512i c01 = _mm512_permutex2var_epi64(a2, i01, a3), c23 = _mm512_permutex2var_epi64(a2, i23, a3);
+    const __m512i lo = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
+    const __m512i hi = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+    __m512i l0 = _mm512_permutex2var_epi64(b01, lo, c01), l1 = _mm512_permutex2var_epi64(b01, hi, c01);
+    __m512i l2 = _mm512_permutex2var_epi64(b23, lo, c23), l3 = _mm512_permutex2var_epi64(b23, hi, c23);
+    const __m512i m = _mm512_set1_epi64(NTT_M52);
+    r->l[0] = _mm512_and_si512(l0, m);
+    r->l[1] = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(l0, 52), _mm512_slli_epi64(l1, 12)), m);
+    r->l[2] = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(l1, 40), _mm512_slli_epi64(l2, 24)), m);
+    r->l[3] = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(l2, 28), _mm512_slli_epi64(l3, 36)), m);
+    r->l[4] = _mm512_srli_epi64(l3, 16);
+}
+
+/* inverse of ntt_v_load; limbs must be normalized (< 2^52) and the value < 2^256 */
+static inline NTT_TGT void ntt_v_store(uint64_t *dst, const ntt_v52 *a) {
+    __m512i l0 = _mm512_or_si512(a->l[0], _mm512_slli_epi64(a->l[1], 52));
+    __m512i l1 = _mm512_or_si512(_mm512_srli_epi64(a->l[1], 12), _mm512_slli_epi64(a->l[2], 40));
+    __m512i l2 = _mm512_or_si512(_mm512_srli_epi64(a->l[2], 24), _mm512_slli_epi64(a->l[3], 28));
+    __m512i l3 = _mm512_or_si512(_mm512_srli_epi64(a->l[3], 36), _mm512_slli_epi64(a->l[4], 16));
+    /* back to elements: (limb 0 | limb 1) and (limb 2 | limb 3) per element, then interleave */
+    const __m512i lo = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
+    const __m512i hi = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+    __m512i b01 = _mm512_permutex2var_epi64(l0, lo, l1), c01 = _mm512_permutex2var_epi64(l0, hi, l1);
+    __m512i b23 = _mm512_permutex2var_epi64(l2, lo, l3), c23 = _mm512_permutex2var_epi64(l2, hi, l3);
+    /* b01 = [l0 e0-3, l1 e0-3]; element e limbs 0..3 = b01[e], b01[4+e], b23[e], b23[4+e] */
+    const __m512i e01 = _mm512_set_epi64(13, 9, 5, 1, 12, 8, 4, 0);
+    const __m512i e23 = _mm512_set_epi64(15, 11, 7, 3, 14, 10, 6, 2);
+    _mm512_storeu_si512(dst, _mm512_permutex2var_epi64(b01, e01, b23));
+    _mm512_storeu_si512(dst + 8, _mm512_permutex2var_epi64(b01, e23, b23));
+    _mm512_storeu_si512(dst + 16, _mm512_permutex2var_epi64(c01, e01, c23));
+    _mm512_storeu_si512(dst + 24, _mm512_permutex2var_epi64(c01, e23, c23));
+}
+
+/* carries out of each limb into the next; arithmetic shifts so negative limbs work too */
+static inline NTT_TGT void ntt_v_norm(ntt_v52 *a) {
+    const __m512i m = _mm512_set1_epi64(NTT_M52);
+    for (int j = 0; j < 4; j++) {
+        a->l[j + 1] = _mm512_add_epi64(a->l[j + 1], _mm512_srai_epi64(a->l[j], 52));
+        a->l[j] = _mm512_and_si512(a->l[j], m);
+    }
+}
+
+/* a normalized and < 2q -> a mod q, where q (r or 2r) is given by its limbs */
+static inline NTT_TGT void ntt_v_reduce(ntt_v52 *a, const uint64_t *q) {
+    const __m512i m = _mm512_set1_epi64(NTT_M52);
+    __m512i u[5], borrow = _mm512_setzero_si512();
+    for (int j = 0; j < 5; j++) {
+        u[j] = _mm512_sub_epi64(_mm512_sub_epi64(a->l[j], _mm512_set1_epi64((long long)q[j])), borrow);
+        borrow = _mm512_srli_epi64(u[j], 63);
+        if (j < 4) u[j] = _mm512_and_si512(u[j], m);
+    }
+    __mmask8 keep = _mm512_cmpneq_epi64_mask(borrow, _mm512_setzero_si512()); /* a < q */
+    for (int j = 0; j < 5; j++) a->l[j] = _mm512_mask_blend_epi64(keep, u[j], a->l[j]);
+}
+
+/* r = a * b / 2^260 + (0 or r): b < r, a < 2r (normalized) give r < 2r since 8r < 2^260;
+ * the limbs of r are left unnormalized (each < 2^58) */
+static inline NTT_TGT void ntt_v_mul_lazy(ntt_v52 *r, const ntt_v52 *a, const ntt_v52 *b) {
+    const __m512i zero = _mm512_setzero_si512(), pinv = _mm512_set1_epi64(NTT_PINV52);
+    __m512i p[5], t[6];
+    for (int j = 0; j < 5; j++) p[j] = _mm512_set1_epi64(NTT_P52[j]);
+    for (int j = 0; j < 6; j++) t[j] = zero;
+    for (int i = 0; i < 5; i++) {
+        for (int j = 0; j < 5; j++) {
+            t[j] = _mm512_madd52lo_epu64(t[j], a->l[i], b->l[j]);
+            t[j + 1] = _mm512_madd52hi_epu64(t[j + 1], a->l[i], b->l[j]);
+        }
+        __m512i q = _mm512_madd52lo_epu64(zero, t[0], pinv); /* t0 + q*r = 0 mod 2^52 */
+        for (int j = 0; j < 5; j++) {
+            t[j] = _mm512_madd52lo_epu64(t[j], q, p[j]);
+            t[j + 1] = _mm512_madd52hi_epu64(t[j + 1], q, p[j]);
+        }
+        t[1] = _mm512_add_epi64(t[1], _mm512_srli_epi64(t[0], 52));
+        for (int j = 0; j < 5; j++) t[j] = t[j + 1];
+        t[5] = zero;
+    }
+    for (int j = 0; j < 5; j++) r->l[j] = t[j];
+}
+
+/* s = x + t, d = x - t, both mod q (r or 2r); x normalized and < q, t < q */
+static inline NTT_TGT void ntt_v_addsub(ntt_v52 *s, ntt_v52 *d, const ntt_v52 *x, const ntt_v52 *t,
+                                        const uint64_t *q) {
+    for (int j = 0; j < 5; j++) {
+        s->l[j] = _mm512_add_epi64(x->l[j], t->l[j]);
+        d->l[j] = _mm512_add_epi64(_mm512_sub_epi64(x->l[j], t->l[j]), _mm512_set1_epi64((long long)q[j]));
+    }
+    ntt_v_norm(s);
+    ntt_v_reduce(s, q);
+    ntt_v_norm(d);
+    ntt_v_reduce(d, q);
+}
+
+/* twiddle z * 2^256 from the table -> z * 2^260 in every lane */
+static inline NTT_TGT void ntt_v_twiddle(ntt_v52 *z, const uint64_t *zp) {
+    fe z16, junk;
+    fe_copy(z16, zp);
+    for (int i = 0; i < 4; i++) ntt_addsub(z16, junk, z16, z16);
+    uint64_t l[5] = {z16[0] & NTT_M52, (z16[0] >> 52 | z16[1] << 12) & NTT_M52,
+                     (z16[1] >> 40 | z16[2] << 24) & NTT_M52, (z16[2] >> 28 | z16[3] << 36) & NTT_M52,
+                     z16[3] >> 16};
+    for (int j = 0; j < 5; j++) z->l[j] = _mm512_set1_epi64((long long)l[j]);
+}
+
+/* One block of butterflies on rows already in 52-bit form (zp == NULL: twiddle 1). */
+static inline NTT_TGT void ntt_bf_v52(ntt_v52 *x, size_t half, const uint64_t *zp, int neg) {
+    ntt_v52 z, *y = x + half;
+    if (zp) ntt_v_twiddle(&z, zp);
+    for (size_t i = 0; i < half; i++) {
+        ntt_v52 t, s, d;
+        if (zp)
+            ntt_v_mul_lazy(&t, &y[i], &z);
+        else
+            t = y[i];
+        ntt_v_addsub(&s, &d, &x[i], &t, NTT_2P52);
+        x[i] = neg ? d : s;
+        y[i] = neg ? s : d;
+    }
+}
+
+/* ntt_bf / ntt_bf_neg / ntt_bf_one (zp == NULL) on canonical data, half a multiple of 8 */
+static NTT_TGT __attribute__((noinline)) void ntt_bf_v(uint64_t *x, size_t half, const uint64_t *zp,
+                                                       int neg) {
+    uint64_t *y = x + 4 * half;
+    ntt_v52 z;
+    if (zp) ntt_v_twiddle(&z, zp);
+    for (size_t i = 0; i < half; i += 8) {
+        ntt_v52 a, b, t, s, d;
+        ntt_v_load(&a, x + 4 * i);
+        ntt_v_load(&b, y + 4 * i);
+        if (zp) {
+            ntt_v_mul_lazy(&t, &b, &z);
+            ntt_v_norm(&t);
+            ntt_v_reduce(&t, NTT_P52);
+        } else {
+            t = b;
+        }
+        ntt_v_addsub(&s, &d, &a, &t, NTT_P52);
+        ntt_v_store(x + 4 * i, neg ? &d : &s);
+        ntt_v_store(y + 4 * i, neg ? &s : &d);
+    }
+}
+
+static int ntt_have_ifma(void) {
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512ifma") ? 1 : 0;
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+}
+#endif
+
 /* Stages s0 .. s0+k-1 of the big transform on one group of 2^k rows of `unit` contiguous
  * elements each; hi is the group's block index at stage s0, so stage s0+u uses blocks
  * hi*2^u .. hi*2^u + 2^u - 1. */
 static __attribute__((noinline)) void ntt_run(uint64_t *x, size_t unit, unsigned k, size_t hi,
                                               const ntt_table *t, int inv) {
+#ifdef NTT_IFMA
+    int vec = ntt_have_ifma();
+#endif
     for (unsigned u = 0; u < k; u++) {
         size_t nblk = (size_t)1 << u, half = unit << (k - u - 1), b0 = hi << u;
         uint64_t *blk = x;
         size_t j = 0;
+#ifdef NTT_IFMA
+        if (vec && half % 8 == 0) {
+            for (; j < nblk; j++, blk += 8 * half) {
+                size_t b = b0 + j;
+                if (b == 0) {
+                    ntt_bf_v(blk, half, NULL, 0);
+                } else {
+                    unsigned m = ntt_msb(b);
+                    size_t first = (size_t)1 << m;
+                    if (!inv)
+                        ntt_bf_v(blk, half, t->oct[m] + 4 * (b - first), 0);
+                    else
+                        ntt_bf_v(blk, half, t->oct[m] + 4 * (2 * first - 1 - b), 1);
+                }
+            }
+            continue;
+        }
+#endif
         if (b0 == 0) {
             ntt_bf_one(blk, half);
             blk += 8 * half;
@@ -283,6 +487,169 @@ static __attribute__((noinline)) void ntt_run(uint64_t *x, size_t unit, unsigned
     }
 }
 
+#ifdef NTT_IFMA
+/* ntt_run on rows of eight elements held in 52-bit form: no conversions between stages */
+static NTT_TGT __attribute__((noinline)) void ntt_run_v(ntt_v52 *x, unsigned k, size_t hi,
+                                                        const ntt_table *t, int inv) {
+    for (unsigned u = 0; u < k; u++) {
+        size_t nblk = (size_t)1 << u, half = (size_t)1 << (k - u - 1), b0 = hi << u;
+        ntt_v52 *blk = x;
+        for (size_t j = 0; j < nblk; j++, blk += 2 * half) {
+            size_t b = b0 + j;
+            if (b == 0) {
+                ntt_bf_v52(blk, half, NULL, 0);
+            } else {
+                unsigned m = ntt_msb(b);
+                size_t first = (size_t)1 << m;
+                if (!inv)
+                    ntt_bf_v52(blk, half, t->oct[m] + 4 * (b - first), 0);
+                else
+                    ntt_bf_v52(blk, half, t->oct[m] + 4 * (2 * first - 1 - b), 1);
+            }
+        }
+    }
+}
+
+/* 8x8 transpose of 64-bit lanes, rows -> columns (its own inverse) */
+static inline NTT_TGT void ntt_v_transpose8(__m512i *r) {
+    __m512i t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_epi64(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi64(r[2 * i], r[2 * i + 1]);
+    }
+    const __m512i i0 = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+    const __m512i i1 = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+    for (int h = 0; h < 2; h++) /* rows 4h .. 4h+3 */
+        for (int o = 0; o < 2; o++) {
+            u[4 * h + o] = _mm512_permutex2var_epi64(t[4 * h + o], i0, t[4 * h + 2 + o]);
+            u[4 * h + 2 + o] = _mm512_permutex2var_epi64(t[4 * h + o], i1, t[4 * h + 2 + o]);
+        }
+    /* u[4h + o]: columns o, o+4 of rows 4h..4h+3; u[4h + 2 + o]: columns o+2, o+6 */
+    const __m512i lo = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
+    const __m512i hi = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+    for (int c = 0; c < 4; c++) { /* c = column mod 4, as o + 2 * (c >> 1) */
+        int k = (c & 1) + 2 * (c >> 1);
+        r[c] = _mm512_permutex2var_epi64(u[k], lo, u[4 + k]);
+        r[c + 4] = _mm512_permutex2var_epi64(u[k], hi, u[4 + k]);
+    }
+}
+
+/* (x, y) -> (x + w y, x - w y) lane by lane, w the table's z * 2^256: the product by 16 y
+ * (a < 32r, fine for the multiplication since 32r * r < 2^260 r) makes up the 2^4. */
+static inline NTT_TGT void ntt_v_bf_lanes(ntt_v52 *x, ntt_v52 *y, const ntt_v52 *w, int neg) {
+    ntt_v52 y16, t, s, d;
+    for (int j = 0; j < 5; j++) y16.l[j] = _mm512_slli_epi64(y->l[j], 4);
+    ntt_v_norm(&y16);
+    ntt_v_mul_lazy(&t, &y16, w);
+    ntt_v_addsub(&s, &d, x, &t, NTT_2P52);
+    *x = neg ? d : s;
+    *y = neg ? s : d;
+}
+
+/* count table twiddles for blocks b0 .. b0+count-1 of one stage, as the kernel uses them:
+ * forward Z[b]; inverse Z[mirror b] (the butterfly negates), with -1 standing for b = 0 */
+static void ntt_tw_copy(uint64_t *dst, size_t b0, size_t count, const ntt_table *t, int inv) {
+    for (size_t i = 0; i < count; i++) {
+        size_t b = b0 + i;
+        if (b == 0) {
+            if (inv)
+                fr_neg(dst + 4 * i, FR_ONE);
+            else
+                fe_copy(dst + 4 * i, FR_ONE);
+        } else if (!inv) {
+            fe_copy(dst + 4 * i, ntt_z(t, b));
+        } else {
+            unsigned m = ntt_msb(b);
+            fe_copy(dst + 4 * i, t->oct[m] + 4 * (((size_t)2 << m) - 1 - b));
+        }
+    }
+}
+
+/* The last three stages (blocks of 8, 4, 2 elements) on 52-bit rows: eight rows at a time are
+ * transposed so that lanes are rows and each butterfly pairs two vectors, with a twiddle per
+ * lane. rho0 is the global index of row 0, i.e. its block index at the first of these stages. */
+static NTT_TGT __attribute__((noinline)) void ntt_last3_v(ntt_v52 *v, size_t rows, size_t rho0,
+                                                          const ntt_table *t, int inv) {
+    _Alignas(64) uint64_t tw[4 * 56];
+    for (size_t g = 0; g < rows; g += 8) {
+        size_t rho = rho0 + g;
+        ntt_v52 e[8], w4, w2[2], w1[4], tmp[4];
+        /* twiddles: stage of blocks of 8: Z[rho + lane]; of 4: Z[2 rho + 2 lane + c];
+         * of 2: Z[4 rho + 4 lane + c]. Runs of 8, 16, 32 table entries. */
+        const uint64_t *z8, *z4, *z2;
+        if (!inv && rho >= 8) {
+            z8 = ntt_z(t, rho);
+            z4 = ntt_z(t, 2 * rho);
+            z2 = ntt_z(t, 4 * rho);
+        } else {
+            ntt_tw_copy(tw, rho, 8, t, inv);
+            ntt_tw_copy(tw + 32, 2 * rho, 16, t, inv);
+            ntt_tw_copy(tw + 96, 4 * rho, 32, t, inv);
+            z8 = tw;
+            z4 = tw + 32;
+            z2 = tw + 96;
+        }
+        ntt_v_load(&w4, z8);
+        ntt_v_load(&tmp[0], z4);
+        ntt_v_load(&tmp[1], z4 + 32);
+        /* lanes of w2[c]: entries 2 lane + c */
+        const __m512i ev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+        const __m512i od = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
+        for (int j = 0; j < 5; j++) {
+            w2[0].l[j] = _mm512_permutex2var_epi64(tmp[0].l[j], ev, tmp[1].l[j]);
+            w2[1].l[j] = _mm512_permutex2var_epi64(tmp[0].l[j], od, tmp[1].l[j]);
+        }
+        /* lanes of w1[c]: entries 4 lane + c, from four loads: evens/odds twice */
+        for (int h = 0; h < 2; h++) {
+            ntt_v52 a, b;
+            ntt_v_load(&a, z2 + 64 * h);
+            ntt_v_load(&b, z2 + 64 * h + 32);
+            for (int j = 0; j < 5; j++) {
+                tmp[2 * h].l[j] = _mm512_permutex2var_epi64(a.l[j], ev, b.l[j]);
+                tmp[2 * h + 1].l[j] = _mm512_permutex2var_epi64(a.l[j], od, b.l[j]);
+            }
+        }
+        /* tmp[0]: entries 2i (i < 8) of the first 16, tmp[2]: of the second 16: 4 lane + {0, 2} */
+        for (int j = 0; j < 5; j++) {
+            w1[0].l[j] = _mm512_permutex2var_epi64(tmp[0].l[j], ev, tmp[2].l[j]);
+            w1[2].l[j] = _mm512_permutex2var_epi64(tmp[0].l[j], od, tmp[2].l[j]);
+            w1[1].l[j] = _mm512_permutex2var_epi64(tmp[1].l[j], ev, tmp[3].l[j]);
+            w1[3].l[j] = _mm512_permutex2var_epi64(tmp[1].l[j], od, tmp[3].l[j]);
+        }
+        /* rows g .. g+7 -> e[p]: element p of each row */
+        for (int j = 0; j < 5; j++) {
+            __m512i m[8];
+            for (int r = 0; r < 8; r++) m[r] = v[g + r].l[j];
+            ntt_v_transpose8(m);
+            for (int p = 0; p < 8; p++) e[p].l[j] = m[p];
+        }
+        for (int p = 0; p < 4; p++) ntt_v_bf_lanes(&e[p], &e[p + 4], &w4, inv);
+        for (int p = 0; p < 2; p++) {
+            ntt_v_bf_lanes(&e[p], &e[p + 2], &w2[0], inv);
+            ntt_v_bf_lanes(&e[p + 4], &e[p + 6], &w2[1], inv);
+        }
+        for (int c = 0; c < 4; c++) ntt_v_bf_lanes(&e[2 * c], &e[2 * c + 1], &w1[c], inv);
+        for (int j = 0; j < 5; j++) {
+            __m512i m[8];
+            for (int p = 0; p < 8; p++) m[p] = e[p].l[j];
+            ntt_v_transpose8(m);
+            for (int r = 0; r < 8; r++) v[g + r].l[j] = m[r];
+        }
+    }
+}
+
+/* rows of 8 canonical elements <-> 52-bit rows */
+static NTT_TGT __attribute__((noinline)) void ntt_to_v52(ntt_v52 *v, const uint64_t *x, size_t rows) {
+    for (size_t r = 0; r < rows; r++) ntt_v_load(&v[r], x + 32 * r);
+}
+static NTT_TGT __attribute__((noinline)) void ntt_from_v52(uint64_t *x, ntt_v52 *v, size_t rows) {
+    for (size_t r = 0; r < rows; r++) {
+        ntt_v_reduce(&v[r], NTT_P52); /* [0, 2r) -> canonical */
+        ntt_v_store(x + 32 * r, &v[r]);
+    }
+}
+#endif
+
 /* ---- scaling factors ----
  * Element j gets factor hi[j >> sh] * lo[j & mask] (both Montgomery); lo == NULL means the
  * constant hi[0]. Two tables of ~sqrt(n) entries instead of one of n. */
@@ -291,16 +658,22 @@ typedef struct {
     unsigned sh;
 } ntt_scale;
 
-/* Out of line on purpose: this runs beside the copy loops of the passes, where the register
- * demand of an inlined asm fr_mul can exceed what gcc has left ("impossible constraints"). */
-static __attribute__((noinline)) void ntt_scale_at(uint64_t *x, const ntt_scale *s, size_t j) {
+/* x[i] *= factor(j0 + i) for i < count. Out of line on purpose: inlined beside the copy loops
+ * of the passes, the asm fr_mul can need more registers than gcc has left there. */
+static __attribute__((noinline)) void ntt_scale_run(uint64_t *x, size_t count, const ntt_scale *s,
+                                                    size_t j0) {
     fe f;
     if (!s->lo) {
         fe_copy(f, s->hi);
-    } else {
-        fr_mul(f, s->hi + 4 * (j >> s->sh), s->lo + 4 * (j & (((size_t)1 << s->sh) - 1)));
+        for (size_t i = 0; i < count; i++) fr_mul(x + 4 * i, x + 4 * i, f);
+        return;
     }
-    fr_mul(x, x, f);
+    size_t mask = ((size_t)1 << s->sh) - 1;
+    for (size_t i = 0; i < count; i++) {
+        size_t j = j0 + i;
+        fr_mul(f, s->hi + 4 * (j >> s->sh), s->lo + 4 * (j & mask));
+        fr_mul(x + 4 * i, x + 4 * i, f);
+    }
 }
 
 /* factor(j) = c * g^j for j < 2^log_n, g and c Montgomery; one allocation, freed with s->hi */
@@ -345,9 +718,16 @@ static void ntt_col_task(void *p, size_t item) {
         memcpy(buf + 4 * NTT_COL_W * r, base + 4 * stride * r, 32 * NTT_COL_W);
     if (c->pre)
         for (size_t r = 0; r < rows; r++)
-            for (size_t w = 0; w < NTT_COL_W; w++)
-                ntt_scale_at(buf + 4 * (NTT_COL_W * r + w), c->pre, first + stride * r + w);
-    ntt_run(buf, NTT_COL_W, c->k, hi, c->tab, c->inv);
+            ntt_scale_run(buf + 4 * NTT_COL_W * r, NTT_COL_W, c->pre, first + stride * r);
+#ifdef NTT_IFMA
+    if (NTT_COL_W == 8 && ntt_have_ifma()) {
+        _Alignas(64) ntt_v52 vbuf[(size_t)1 << NTT_COL_MAXK];
+        ntt_to_v52(vbuf, buf, rows);
+        ntt_run_v(vbuf, c->k, hi, c->tab, c->inv);
+        ntt_from_v52(buf, vbuf, rows);
+    } else
+#endif
+        ntt_run(buf, NTT_COL_W, c->k, hi, c->tab, c->inv);
     for (size_t r = 0; r < rows; r++)
         memcpy(base + 4 * stride * r, buf + 4 * NTT_COL_W * r, 32 * NTT_COL_W);
 }
@@ -356,13 +736,27 @@ static void ntt_block_task(void *p, size_t item) {
     const ntt_pass_ctx *c = p;
     size_t len = (size_t)1 << c->k;
     uint64_t *x = c->data + 4 * item * len;
-    if (c->pre)
-        for (size_t i = 0; i < len; i++) ntt_scale_at(x + 4 * i, c->pre, item * len + i);
+    if (c->pre) ntt_scale_run(x, len, c->pre, item * len);
     /* the first stages over the whole block (L2), the rest on sub-blocks that fit L1 */
     unsigned k1 = c->k > NTT_L1_LOG ? c->k - NTT_L1_LOG : 0, k2 = c->k - k1;
     ntt_run(x, (size_t)1 << k2, k1, item, c->tab, c->inv);
-    for (size_t j = 0; j < ((size_t)1 << k1); j++)
-        ntt_run(x + 4 * (j << k2), 1, k2, (item << k1) + j, c->tab, c->inv);
+    for (size_t j = 0; j < ((size_t)1 << k1); j++) {
+        uint64_t *sub = x + 4 * (j << k2);
+        size_t hs = (item << k1) + j;
+#ifdef NTT_IFMA
+        /* all but the last three stages in 52-bit form; those mix elements within a row */
+        if (k2 >= 6 && ntt_have_ifma()) { /* ntt_last3_v takes rows by eight */
+            _Alignas(64) ntt_v52 vbuf[(size_t)1 << (NTT_L1_LOG > 3 ? NTT_L1_LOG - 3 : 0)];
+            size_t rows = (size_t)1 << (k2 - 3);
+            ntt_to_v52(vbuf, sub, rows);
+            ntt_run_v(vbuf, k2 - 3, hs, c->tab, c->inv);
+            ntt_last3_v(vbuf, rows, hs << (k2 - 3), c->tab, c->inv);
+            ntt_from_v52(sub, vbuf, rows);
+            continue;
+        }
+#endif
+        ntt_run(sub, 1, k2, hs, c->tab, c->inv);
+    }
 }
 
 /* Bit reversal, optionally scaling each element by the factor of its destination. */
@@ -376,9 +770,9 @@ static void ntt_bitrev_serial(uint64_t *x, unsigned log_n, const ntt_scale *post
             fe_copy(t, x + 4 * i);
             fe_copy(x + 4 * i, x + 4 * j);
             fe_copy(x + 4 * j, t);
-            if (post) ntt_scale_at(x + 4 * j, post, j);
+            if (post) ntt_scale_run(x + 4 * j, 1, post, j);
         }
-        if (post) ntt_scale_at(x + 4 * i, post, i);
+        if (post) ntt_scale_run(x + 4 * i, 1, post, i);
     }
 }
 
@@ -398,11 +792,10 @@ static void ntt_br_store(const ntt_br_ctx *c, const uint64_t *src, size_t m2) {
     for (size_t r = 0; r < NTT_T; r++) {
         size_t row = (r << rs) | (m2 << NTT_TILE_LOG);
         size_t sc = ntt_rev(r, NTT_TILE_LOG);
-        for (size_t q = 0; q < NTT_T; q++) {
-            uint64_t *d = c->data + 4 * (row | q);
-            fe_copy(d, src + 4 * (ntt_rev(q, NTT_TILE_LOG) * NTT_T + sc));
-            if (c->post) ntt_scale_at(d, c->post, row | q);
-        }
+        uint64_t *d = c->data + 4 * row;
+        for (size_t q = 0; q < NTT_T; q++)
+            fe_copy(d + 4 * q, src + 4 * (ntt_rev(q, NTT_TILE_LOG) * NTT_T + sc));
+        if (c->post) ntt_scale_run(d, NTT_T, c->post, row);
     }
 }
 
@@ -465,8 +858,7 @@ static int ntt_transform(uint64_t *data, unsigned log_n, int inverse, int coset)
     }
 
     if (log_n <= NTT_SERIAL_LOG) {
-        if (pre_p)
-            for (size_t i = 0; i < ((size_t)1 << log_n); i++) ntt_scale_at(data + 4 * i, pre_p, i);
+        if (pre_p) ntt_scale_run(data, (size_t)1 << log_n, pre_p, 0);
         ntt_run(data, 1, log_n, 0, &tab, inverse);
         ntt_bitrev_serial(data, log_n, post_p);
     } else {

@@ -18,11 +18,14 @@ field order, then secret inputs, then wires made inside `define`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol, Union
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
 from .var import Var
+
+if TYPE_CHECKING:
+    from .template import Template
 
 Input = Union[int, Var, list[Any]]
 PUBLIC, SECRET = "public", "secret"
@@ -54,6 +57,7 @@ class API(Protocol):
     def inverse(self, a: Var) -> Var: ...
     def hint(self, fn: Callable[[list[int]], list[int]], inputs: list[Var], n_out: int) -> list[Var]: ...
     def scope(self, label: str) -> AbstractContextManager[None]: ...
+    def template(self, tpl: Template, inputs: Sequence[Var | int]) -> list[Var]: ...
 
 
 class Circuit:

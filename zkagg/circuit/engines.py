@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from ..errors import CircuitError, NonCanonicalError, UnsatisfiedConstraintError
 from .define import PUBLIC, SECRET, Circuit
-from .r1cs import R1CS
+import numpy as np
+
+from .r1cs import R1CS, SparseMatrix
+from .template import Template
 from .var import R, Var, as_var
 
 
@@ -126,6 +129,41 @@ class Engine:
     def value(self, v: Var) -> int:
         raise CircuitError(f"{type(self).__name__} has no values")
 
+    def template(self, tpl: Template, inputs: Sequence[Var | int]) -> list[Var]:
+        """Instantiate a recorded gadget (see template.py); returns its outputs."""
+        if len(inputs) != tpl.n_inputs:
+            raise CircuitError(f"template {tpl.name} takes {tpl.n_inputs} inputs, not {len(inputs)}")
+        ins = [self._wire_or_constant(as_var(x)) for x in inputs]
+        rec = tpl.recording
+        with self.scope(tpl.name):
+            base = self.n_wires
+            self._instantiate(tpl, ins, base)
+            self.n_wires = base + rec.n_internal
+        k = tpl.n_inputs
+        out = []
+        for lc in rec.outputs:
+            acc = Var({})
+            for w, c in lc.items():
+                if w == 0:
+                    acc = acc + c
+                elif w <= k:
+                    acc = acc + ins[w - 1] * c
+                else:
+                    acc = acc + Var.wire(base + w - k - 1) * c
+            out.append(acc)
+        return out
+
+    def _wire_or_constant(self, x: Var) -> Var:
+        if x.is_constant() or (len(x.terms) == 1 and next(iter(x.terms.values())) == 1):
+            return x
+        w = self._new_wire(lambda: self.value(x))
+        self.assert_equal(w, x)
+        return w
+
+    def _instantiate(self, tpl: Template, ins: list[Var], base: int) -> None:
+        """Account for the instance's constraints; subclasses also record or evaluate them."""
+        self.n_constraints += tpl.recording.a.n_rows
+
 
 class Evaluator(Engine):
     """Computes the witness and checks every constraint when it is made."""
@@ -152,6 +190,22 @@ class Evaluator(Engine):
     def _hint_values(self, fn: Callable[[list[int]], list[int]], inputs: list[Var], n_out: int) -> list[int]:
         return list(fn([self.value(as_var(x)) for x in inputs]))
 
+    def _instantiate(self, tpl: Template, ins: list[Var], base: int) -> None:
+        super()._instantiate(tpl, ins, base)
+        values = [self.value(x) for x in ins]
+        if tpl.trace is not None:
+            internal = tpl.trace(values)
+        else:
+            sub = Evaluator()
+            sub._path = list(self._path)
+            sub.values.extend(values)
+            sub.n_wires += len(values)
+            tpl.fn(sub, [Var.wire(1 + i) for i in range(len(values))])
+            internal = sub.values[1 + len(values) :]
+        if len(internal) != tpl.recording.n_internal:
+            raise CircuitError(f"template {tpl.name} produced {len(internal)} wires, expected {tpl.recording.n_internal}")
+        self.values.extend(internal)
+
 
 class R1CSBuilder(Engine):
     """Records the constraints; `r1cs()` returns them in compact form."""
@@ -162,19 +216,60 @@ class R1CSBuilder(Engine):
         self.labels: list[str] = []
         self._label_ids: dict[str, int] = {}
         self.row_labels: list[int] = []
+        self._blocks: list[tuple[SparseMatrix, SparseMatrix, SparseMatrix, int]] = []
 
-    def _emit(self, a: Var, b: Var, c: Var) -> None:
-        super()._emit(a, b, c)
-        self.rows.append((a.terms, b.terms, c.terms))
+    def _label_id(self) -> int:
         label = self.label
         lid = self._label_ids.get(label)
         if lid is None:
             lid = self._label_ids[label] = len(self.labels)
             self.labels.append(label)
-        self.row_labels.append(lid)
+        return lid
+
+    def _emit(self, a: Var, b: Var, c: Var) -> None:
+        super()._emit(a, b, c)
+        self.rows.append((a.terms, b.terms, c.terms))
+        self.row_labels.append(self._label_id())
+
+    def _flush(self) -> None:
+        if self.rows:
+            mats = [SparseMatrix.from_rows([r[i] for r in self.rows]) for i in range(3)]
+            self._blocks.append((mats[0], mats[1], mats[2], -1))
+            self.rows = []
+
+    def _instantiate(self, tpl: Template, ins: list[Var], base: int) -> None:
+        super()._instantiate(tpl, ins, base)
+        self._flush()
+        rec = tpl.recording
+        k = tpl.n_inputs
+        wire_map = np.empty(1 + k + rec.n_internal, dtype=np.int64)
+        wire_map[0] = 0
+        wire_map[k + 1 :] = np.arange(base, base + rec.n_internal)
+        constants = {}
+        for i, x in enumerate(ins):
+            if x.is_constant():
+                constants[i + 1] = x.const
+                wire_map[i + 1] = 0
+            else:
+                wire_map[i + 1] = next(iter(x.terms))
+        mats = [m.remap(wire_map, constants) for m in (rec.a, rec.b, rec.c)]
+        self._blocks.append((mats[0], mats[1], mats[2], self._label_id()))
 
     def r1cs(self) -> R1CS:
-        return R1CS.from_rows(self.n_wires, self.n_public, self.rows, self.labels, self.row_labels)
+        self._flush()
+        row_labels = iter(self.row_labels)  # rows made one by one keep their own labels, in order
+        labels = [
+            np.full(a.n_rows, lid, dtype=np.int32) if lid >= 0
+            else np.fromiter((next(row_labels) for _ in range(a.n_rows)), dtype=np.int32, count=a.n_rows)
+            for a, _, _, lid in self._blocks
+        ]
+        return R1CS(
+            self.n_wires,
+            self.n_public,
+            *(SparseMatrix.concat([blk[i] for blk in self._blocks]) for i in range(3)),
+            tuple(self.labels),
+            np.concatenate(labels) if labels else np.zeros(0, dtype=np.int32),
+        )
 
 
 class CostCounter(Engine):

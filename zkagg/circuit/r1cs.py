@@ -42,7 +42,38 @@ class SparseMatrix:
 
     def row(self, i: int) -> dict[int, int]:
         lo, hi = int(self.row_ptr[i]), int(self.row_ptr[i + 1])
-        return dict(zip(self.cols[lo:hi].tolist(), limbs_to_ints(self.coeffs[lo:hi])))
+        out: dict[int, int] = {}
+        for w, c in zip(self.cols[lo:hi].tolist(), limbs_to_ints(self.coeffs[lo:hi])):
+            out[w] = (out.get(w, 0) + c) % R
+        return {w: c for w, c in out.items() if c}
+
+    def remap(self, wire_map: npt.NDArray[np.int64], constants: dict[int, int]) -> SparseMatrix:
+        """The same rows over other wires: column j becomes wire_map[j]; a column listed in
+        `constants` is folded into the constant column 0, scaled by its value."""
+        distinct = len(set(wire_map[1:].tolist()) - {0}) == int(np.count_nonzero(wire_map[1:]))
+        if not constants and distinct:
+            return SparseMatrix(self.row_ptr, wire_map[self.cols].astype(np.uint32), self.coeffs)
+        rows = []
+        for i in range(self.n_rows):
+            row: dict[int, int] = {}
+            for w, c in self.row(i).items():
+                target = int(wire_map[w])
+                c = c * constants[w] % R if w in constants else c
+                row[target] = (row.get(target, 0) + c) % R
+            rows.append({w: c for w, c in row.items() if c})
+        return SparseMatrix.from_rows(rows)
+
+    @staticmethod
+    def concat(parts: Sequence[SparseMatrix]) -> SparseMatrix:
+        """The rows of all parts, in order."""
+        if not parts:
+            return SparseMatrix.from_rows([])
+        offsets = np.cumsum([0] + [p.nnz for p in parts[:-1]])
+        return SparseMatrix(
+            np.concatenate([np.zeros(1, dtype=np.int64)] + [p.row_ptr[1:] + o for p, o in zip(parts, offsets)]),
+            np.concatenate([p.cols for p in parts]),
+            np.concatenate([p.coeffs for p in parts]),
+        )
 
     @property
     def n_rows(self) -> int:
