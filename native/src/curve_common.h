@@ -74,6 +74,7 @@ enum { CURVE_K_ADD, CURVE_K_DBL, CURVE_K_A, CURVE_K_B, CURVE_K_INF };
 #define MSM_MAX_C 16
 
 #define MSM_PREFETCH 8   /* batch entries ahead */
+#define MSM_SCAN 256     /* digits selected per chunk */
 #define MSM_CHAINS 256   /* running-sum chains of the batch-affine bucket reduction */
 #define MSM_MIN_ROUND 32 /* smallest batch worth its own inversion when draining the queue */
 
@@ -93,21 +94,29 @@ typedef struct {
 
 static inline unsigned msm_windows(unsigned c) { return (255 + c - 1) / c; }
 
-/* Pick the window from an operation-count model: per window, one bucket addition per point
- * (cost a_cost) plus two additions per bucket in the running-sum reduction (cost 12 each, in
- * multiplications), plus c doublings for the Horner step. Measured optima agree (c = 13 at 2^16,
- * 15 at 2^18). `max_h` caps buckets per work item so a sub-range of buckets stays in L2. */
+/* Pick the window and the bucket mode from an operation-count model, in field multiplications:
+ * per window, each point costs one bucket addition (10 as an XYZZ mixed addition, 6.6 as a
+ * batch-affine one plus its share of the batch inversion, ~380 / B) and each bucket costs two
+ * additions of the running sum (24 in XYZZ, 14 in batch-affine chains). Measured optima agree
+ * (c = 13 at 2^16, 15 at 2^18; batch-affine pays from about 2^11 points).
+ * `max_h` caps buckets per work item so a sub-range of buckets stays in L2. */
 static inline msm_plan_t msm_plan(size_t n, int threads, size_t max_h, size_t batch_max) {
     msm_plan_t pl;
-    double best = 0;
+    double best = -1;
     pl.c = 2;
+    pl.batch = 0;
     for (unsigned c = 2; c <= MSM_MAX_C; c++) {
-        int batch = c >= 11 && n >= ((size_t)1 << 12);
-        double a_cost = batch ? 6.6 : 10.0;
-        double cost = (double)msm_windows(c) * ((double)n * a_cost + 24.0 * (double)((size_t)1 << (c - 1)) + 9.0 * c);
-        if (c == 2 || cost < best) {
-            best = cost;
-            pl.c = c;
+        size_t nb = (size_t)1 << (c - 1), h = nb < max_h ? nb : max_h;
+        size_t b = h / 4 < batch_max ? h / 4 : batch_max;
+        for (int mode = 0; mode < 2; mode++) {
+            if (mode && b < 64) continue; /* small batches: the inversion dominates */
+            double a_cost = mode ? 6.6 + 380.0 / (double)b : 10.0, red_cost = mode ? 14.0 : 24.0;
+            double cost = (double)msm_windows(c) * ((double)n * a_cost + red_cost * (double)nb + 9.0 * c);
+            if (best < 0 || cost < best) {
+                best = cost;
+                pl.c = c;
+                pl.batch = mode ? b : 0;
+            }
         }
     }
     pl.W = msm_windows(pl.c);
@@ -117,10 +126,7 @@ static inline msm_plan_t msm_plan(size_t n, int threads, size_t max_h, size_t ba
     /* enough items for the dynamic scheduler to balance the threads */
     while (pl.W * pl.S < 4u * (unsigned)threads && nb / pl.S >= 4096) pl.S *= 2;
     pl.H = nb / pl.S;
-    pl.batch = 0;
-    if (pl.c >= 11 && n >= ((size_t)1 << 12)) {
-        pl.batch = pl.H / 8 < batch_max ? pl.H / 8 : batch_max;
-    }
+    if (pl.batch > pl.H / 4) pl.batch = pl.H / 4;
     pl.parallel = n >= 64;
     return pl;
 }

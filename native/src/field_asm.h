@@ -1,8 +1,10 @@
 /* Internal: 4x64-bit Montgomery multiplication and squaring in x86-64 inline assembly (BMI2
  * MULX, ADX). Included by field.h when ZKAGG_ASM is set; same contract as mont_mul_c: inputs < p,
  * output < p, output may alias inputs (results stay in registers until the asm has read them all).
- * Operands are memory references, so a constant modulus is addressed RIP-relative and needs no
- * register; gcc needs -O1 or more for that (at -O0 the constraints are impossible).
+ *
+ * The inputs are pointers in registers plus a "memory" clobber, and inv is a memory operand:
+ * with one memory operand per limb, gcc failed with "impossible constraints" (or never finished)
+ * where many values were live around the call.
  *
  * On Zen 4 (measured) multiplications and carry additions together issue at about two per cycle,
  * so the cost follows their count: 36 + 75 for a product (~56 cycles), 30 + 72 for a square.
@@ -16,15 +18,15 @@
 #define ZKAGG_FIELD_ASM_H
 #include <stdint.h>
 
-/* t0..t4 = a * b0 */
+/* t0..t4 = a * b[0] */
 #define FASM_MUL_FIRST(T0, T1, T2, T3, T4)                                                     \
-    "movq %[b0], %%rdx\n\t"                                                                    \
-    "mulxq %[a0], %[" T0 "], %[" T1 "]\n\t"                                                    \
-    "mulxq %[a1], %[lo], %[" T2 "]\n\t"                                                        \
+    "movq (%[b]), %%rdx\n\t"                                                                   \
+    "mulxq (%[a]), %[" T0 "], %[" T1 "]\n\t"                                                   \
+    "mulxq 8(%[a]), %[lo], %[" T2 "]\n\t"                                                      \
     "addq %[lo], %[" T1 "]\n\t"                                                                \
-    "mulxq %[a2], %[lo], %[" T3 "]\n\t"                                                        \
+    "mulxq 16(%[a]), %[lo], %[" T3 "]\n\t"                                                     \
     "adcq %[lo], %[" T2 "]\n\t"                                                                \
-    "mulxq %[a3], %[lo], %[" T4 "]\n\t"                                                        \
+    "mulxq 24(%[a]), %[lo], %[" T4 "]\n\t"                                                     \
     "adcq %[lo], %[" T3 "]\n\t"                                                                \
     "adcq $0, %[" T4 "]\n\t"
 
@@ -35,36 +37,36 @@
     "movq %[" T0 "], %%rdx\n\t"                                                                \
     "imulq %[inv], %%rdx\n\t"                                                                  \
     "xorl %k[lo], %k[lo]\n\t"                                                                  \
-    "mulxq %[p0], %[lo], %[hi]\n\t"                                                            \
+    "mulxq (%[p]), %[lo], %[hi]\n\t"                                                           \
     "adoxq %[lo], %[" T0 "]\n\t"                                                               \
     "adcxq %[hi], %[" T1 "]\n\t"                                                               \
-    "mulxq %[p1], %[lo], %[hi]\n\t"                                                            \
+    "mulxq 8(%[p]), %[lo], %[hi]\n\t"                                                          \
     "adoxq %[lo], %[" T1 "]\n\t"                                                               \
     "adcxq %[hi], %[" T2 "]\n\t"                                                               \
-    "mulxq %[p2], %[lo], %[hi]\n\t"                                                            \
+    "mulxq 16(%[p]), %[lo], %[hi]\n\t"                                                         \
     "adoxq %[lo], %[" T2 "]\n\t"                                                               \
     "adcxq %[hi], %[" T3 "]\n\t"                                                               \
-    "mulxq %[p3], %[lo], %[hi]\n\t"                                                            \
+    "mulxq 24(%[p]), %[lo], %[hi]\n\t"                                                         \
     "adoxq %[lo], %[" T3 "]\n\t"                                                               \
     "adcxq %[hi], %[" T4 "]\n\t"                                                               \
     "adoxq %[" T0 "], %[" T4 "]\n\t"
 
-/* t0..t4 = t0..t3 + a * B, with T4 = 0 on entry (the limb FASM_MUL_REDUCE zeroed). The flags
- * are clean after FASM_MUL_REDUCE already; clearing them again (zero idiom) cuts the dependency
- * on its last add. adox T4,T4 turns the zero limb into the pending OF. */
-#define FASM_MUL_ADD(B, T0, T1, T2, T3, T4)                                                    \
-    "movq %[" B "], %%rdx\n\t"                                                                 \
+/* t0..t4 = t0..t3 + a * b[i] (OFF = 8*i), with T4 = 0 on entry (the limb FASM_MUL_REDUCE
+ * zeroed). The flags are clean after FASM_MUL_REDUCE already; clearing them again (zero idiom)
+ * cuts the dependency on its last add. adox T4,T4 turns the zero limb into the pending OF. */
+#define FASM_MUL_ADD(OFF, T0, T1, T2, T3, T4)                                                  \
+    "movq " OFF "(%[b]), %%rdx\n\t"                                                            \
     "xorl %k[lo], %k[lo]\n\t"                                                                  \
-    "mulxq %[a0], %[lo], %[hi]\n\t"                                                            \
+    "mulxq (%[a]), %[lo], %[hi]\n\t"                                                           \
     "adoxq %[lo], %[" T0 "]\n\t"                                                               \
     "adcxq %[hi], %[" T1 "]\n\t"                                                               \
-    "mulxq %[a1], %[lo], %[hi]\n\t"                                                            \
+    "mulxq 8(%[a]), %[lo], %[hi]\n\t"                                                          \
     "adoxq %[lo], %[" T1 "]\n\t"                                                               \
     "adcxq %[hi], %[" T2 "]\n\t"                                                               \
-    "mulxq %[a2], %[lo], %[hi]\n\t"                                                            \
+    "mulxq 16(%[a]), %[lo], %[hi]\n\t"                                                         \
     "adoxq %[lo], %[" T2 "]\n\t"                                                               \
     "adcxq %[hi], %[" T3 "]\n\t"                                                               \
-    "mulxq %[a3], %[lo], %[hi]\n\t"                                                            \
+    "mulxq 24(%[a]), %[lo], %[hi]\n\t"                                                         \
     "adoxq %[lo], %[" T3 "]\n\t"                                                               \
     "adoxq %[" T4 "], %[" T4 "]\n\t"                                                           \
     "adcxq %[hi], %[" T4 "]\n\t"
@@ -75,10 +77,10 @@
     "movq %[" T1 "], %[" S1 "]\n\t"                                                            \
     "movq %[" T2 "], %[" S2 "]\n\t"                                                            \
     "movq %[" T3 "], %[" S3 "]\n\t"                                                            \
-    "subq %[p0], %[" S0 "]\n\t"                                                                \
-    "sbbq %[p1], %[" S1 "]\n\t"                                                                \
-    "sbbq %[p2], %[" S2 "]\n\t"                                                                \
-    "sbbq %[p3], %[" S3 "]\n\t"                                                                \
+    "subq (%[p]), %[" S0 "]\n\t"                                                               \
+    "sbbq 8(%[p]), %[" S1 "]\n\t"                                                              \
+    "sbbq 16(%[p]), %[" S2 "]\n\t"                                                             \
+    "sbbq 24(%[p]), %[" S3 "]\n\t"                                                             \
     "cmovncq %[" S0 "], %[" T0 "]\n\t"                                                         \
     "cmovncq %[" S1 "], %[" T1 "]\n\t"                                                         \
     "cmovncq %[" S2 "], %[" T2 "]\n\t"                                                         \
@@ -88,19 +90,17 @@ static inline void mont_mul_asm(fe o, const fe a, const fe b, const uint64_t *p,
     uint64_t t0, t1, t2, t3, t4, lo, hi, d;
     __asm__(FASM_MUL_FIRST("t0", "t1", "t2", "t3", "t4")
             FASM_MUL_REDUCE("t0", "t1", "t2", "t3", "t4")
-            FASM_MUL_ADD("b1", "t1", "t2", "t3", "t4", "t0")
+            FASM_MUL_ADD("8", "t1", "t2", "t3", "t4", "t0")
             FASM_MUL_REDUCE("t1", "t2", "t3", "t4", "t0")
-            FASM_MUL_ADD("b2", "t2", "t3", "t4", "t0", "t1")
+            FASM_MUL_ADD("16", "t2", "t3", "t4", "t0", "t1")
             FASM_MUL_REDUCE("t2", "t3", "t4", "t0", "t1")
-            FASM_MUL_ADD("b3", "t3", "t4", "t0", "t1", "t2")
+            FASM_MUL_ADD("24", "t3", "t4", "t0", "t1", "t2")
             FASM_MUL_REDUCE("t3", "t4", "t0", "t1", "t2")
             FASM_FINAL_SUB("t4", "t0", "t1", "t2", "d", "lo", "hi", "t3")
             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
               [lo] "=&r"(lo), [hi] "=&r"(hi), [d] "=&d"(d)
-            : [a0] "m"(a[0]), [a1] "m"(a[1]), [a2] "m"(a[2]), [a3] "m"(a[3]),
-              [b0] "m"(b[0]), [b1] "m"(b[1]), [b2] "m"(b[2]), [b3] "m"(b[3]),
-              [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), [inv] "m"(inv)
-            : "cc");
+            : [a] "r"(a), [b] "r"(b), [p] "r"(p), [inv] "m"(inv)
+            : "cc", "memory");
     o[0] = t4;
     o[1] = t0;
     o[2] = t1;
@@ -113,16 +113,16 @@ static inline void mont_mul_asm(fe o, const fe a, const fe b, const uint64_t *p,
     "movq %[" T0 "], %%rdx\n\t"                                                                \
     "imulq %[inv], %%rdx\n\t"                                                                  \
     "xorl %k[lo], %k[lo]\n\t"                                                                  \
-    "mulxq %[p0], %[lo], %[hi]\n\t"                                                            \
+    "mulxq (%[p]), %[lo], %[hi]\n\t"                                                           \
     "adoxq %[lo], %[" T0 "]\n\t"                                                               \
     "adcxq %[hi], %[" T1 "]\n\t"                                                               \
-    "mulxq %[p1], %[lo], %[hi]\n\t"                                                            \
+    "mulxq 8(%[p]), %[lo], %[hi]\n\t"                                                          \
     "adoxq %[lo], %[" T1 "]\n\t"                                                               \
     "adcxq %[hi], %[" T2 "]\n\t"                                                               \
-    "mulxq %[p2], %[lo], %[hi]\n\t"                                                            \
+    "mulxq 16(%[p]), %[lo], %[hi]\n\t"                                                         \
     "adoxq %[lo], %[" T2 "]\n\t"                                                               \
     "adcxq %[hi], %[" T3 "]\n\t"                                                               \
-    "mulxq %[p3], %[lo], %[hi]\n\t"                                                            \
+    "mulxq 24(%[p]), %[lo], %[hi]\n\t"                                                         \
     "adoxq %[lo], %[" T3 "]\n\t"                                                               \
     "adoxq %[" T0 "], %[" T0 "]\n\t"                                                           \
     "adcxq %[hi], %[" T0 "]\n\t"
@@ -130,44 +130,44 @@ static inline void mont_mul_asm(fe o, const fe a, const fe b, const uint64_t *p,
 static inline void mont_sqr_asm(fe o, const fe a, const uint64_t *p, uint64_t inv) {
     uint64_t t0, t1, t2, t3, t4, t5, t6, t7, lo, hi, d;
     __asm__(/* off-diagonal products a_i*a_j, i < j, into t1..t6 */
-            "movq %[a0], %%rdx\n\t"
-            "mulxq %[a1], %[t1], %[t2]\n\t"
-            "mulxq %[a2], %[lo], %[t3]\n\t"
-            "mulxq %[a3], %[hi], %[t4]\n\t"
+            "movq (%[a]), %%rdx\n\t"
+            "mulxq 8(%[a]), %[t1], %[t2]\n\t"
+            "mulxq 16(%[a]), %[lo], %[t3]\n\t"
+            "mulxq 24(%[a]), %[hi], %[t4]\n\t"
             "addq %[lo], %[t2]\n\t"
             "adcq %[hi], %[t3]\n\t"
             "adcq $0, %[t4]\n\t"
-            "movq %[a1], %%rdx\n\t"
-            "mulxq %[a2], %[lo], %[hi]\n\t"
-            "mulxq %[a3], %[t0], %[t5]\n\t"
+            "movq 8(%[a]), %%rdx\n\t"
+            "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+            "mulxq 24(%[a]), %[t0], %[t5]\n\t"
             "addq %[lo], %[t3]\n\t"
             "adcq %[hi], %[t4]\n\t"
             "adcq $0, %[t5]\n\t"
             "addq %[t0], %[t4]\n\t"
             "adcq $0, %[t5]\n\t"
-            "movq %[a2], %%rdx\n\t"
-            "mulxq %[a3], %[lo], %[t6]\n\t"
+            "movq 16(%[a]), %%rdx\n\t"
+            "mulxq 24(%[a]), %[lo], %[t6]\n\t"
             "addq %[lo], %[t5]\n\t"
             "adcq $0, %[t6]\n\t"
             /* double them (CF chain) and add the squares a_i^2 (OF chain) */
-            "movq %[a0], %%rdx\n\t"
+            "movq (%[a]), %%rdx\n\t"
             "mulxq %%rdx, %[t0], %[hi]\n\t"
             "xorl %k[t7], %k[t7]\n\t"
             "adcxq %[t1], %[t1]\n\t"
             "adoxq %[hi], %[t1]\n\t"
-            "movq %[a1], %%rdx\n\t"
+            "movq 8(%[a]), %%rdx\n\t"
             "mulxq %%rdx, %[lo], %[hi]\n\t"
             "adcxq %[t2], %[t2]\n\t"
             "adoxq %[lo], %[t2]\n\t"
             "adcxq %[t3], %[t3]\n\t"
             "adoxq %[hi], %[t3]\n\t"
-            "movq %[a2], %%rdx\n\t"
+            "movq 16(%[a]), %%rdx\n\t"
             "mulxq %%rdx, %[lo], %[hi]\n\t"
             "adcxq %[t4], %[t4]\n\t"
             "adoxq %[lo], %[t4]\n\t"
             "adcxq %[t5], %[t5]\n\t"
             "adoxq %[hi], %[t5]\n\t"
-            "movq %[a3], %%rdx\n\t"
+            "movq 24(%[a]), %%rdx\n\t"
             "mulxq %%rdx, %[lo], %[hi]\n\t"
             "adcxq %[t6], %[t6]\n\t"
             "adoxq %[lo], %[t6]\n\t"
@@ -187,9 +187,8 @@ static inline void mont_sqr_asm(fe o, const fe a, const uint64_t *p, uint64_t in
             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
               [t5] "=&r"(t5), [t6] "=&r"(t6), [t7] "=&r"(t7), [lo] "=&r"(lo), [hi] "=&r"(hi),
               [d] "=&d"(d)
-            : [a0] "m"(a[0]), [a1] "m"(a[1]), [a2] "m"(a[2]), [a3] "m"(a[3]),
-              [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), [inv] "m"(inv)
-            : "cc");
+            : [a] "r"(a), [p] "r"(p), [inv] "m"(inv)
+            : "cc", "memory");
     o[0] = t0;
     o[1] = t1;
     o[2] = t2;

@@ -389,16 +389,26 @@ static void CV_(msm_item)(void *vctx, size_t item) {
     const uint64_t *pts = x->p;
     const uint16_t *dg = x->dig + wi * n;
     int half = 1 << (pl->c - 1);
-    for (size_t i = 0; i < n; i++) {
-        int d = (int)dg[i] - half;
-        if (d == 0) continue;
-        unsigned neg = d < 0;
-        size_t b = (size_t)(neg ? -d : d) - 1 - lo; /* wraps above H when below lo */
-        if (b >= H) continue;
-        if (!B) {
-            CV_(msm_side_add)(&w, b, pts + PN * i, neg);
-        } else if (CV_(msm_put)(&w, b, (uint64_t)i << 1 | neg, pts)) {
-            CV_(msm_flush_drain)(&w, pts);
+    /* Select this item's digits in chunks without branches (which sub-range a digit falls in is
+     * random, so a branch per digit would mispredict often), then route the selected ones. */
+    uint32_t selb[MSM_SCAN];
+    uint64_t seli[MSM_SCAN];
+    for (size_t i0 = 0; i0 < n; i0 += MSM_SCAN) {
+        size_t i1 = n - i0 < MSM_SCAN ? n : i0 + MSM_SCAN, cnt = 0;
+        for (size_t i = i0; i < i1; i++) {
+            int d = (int)dg[i] - half;
+            unsigned neg = (unsigned)d >> 31;
+            size_t b = (size_t)((d ^ -(int)neg) + (int)neg) - 1 - lo; /* |d| - 1 - lo; wraps when out */
+            selb[cnt] = (uint32_t)b;
+            seli[cnt] = (uint64_t)i << 1 | neg;
+            cnt += b < H;
+        }
+        for (size_t t = 0; t < cnt; t++) {
+            if (!B) {
+                CV_(msm_side_add)(&w, selb[t], pts + PN * (seli[t] >> 1), seli[t] & 1);
+            } else if (CV_(msm_put)(&w, selb[t], seli[t], pts)) {
+                CV_(msm_flush_drain)(&w, pts);
+            }
         }
     }
     if (B) {

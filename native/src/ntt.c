@@ -9,18 +9,21 @@
  *    serves every size, and Z[b]^-1 = -Z[b'] for the mirror image b' of b inside its octave
  *    [2^m, 2^(m+1)), so the inverse reads the same table backwards with the butterfly outputs
  *    swapped. A bit-reversal pass then gives natural order; it also applies 1/n and the inverse
- *    coset factors, so they cost no extra pass. The forward coset factors g^i are applied as the
- *    first pass loads the data. Coset and inverse thus cost 1-2 extra multiplications per
- *    element over the ~(log2(n) - 2)/2 of the transform.
+ *    coset factors g^-j. The forward coset factors g^i are applied as the first pass loads the
+ *    data. So inverse and coset cost 1-2 multiplications per element more than the transform's
+ *    (log2(n) - 2) / 2, and no extra pass.
  *  - Locality: the first stages (spans >= one block) run as column passes: a group of
  *    NTT_COL_W adjacent columns of the rows at stride S is copied to a buffer in L1, up to
  *    NTT_COL_MAXK stages are done there, and it is written back. The remaining stages run on
- *    contiguous blocks of 2^NTT_BLOCK_LOG elements (512 KiB, in L2). So a large transform streams
- *    the array about three times: column pass, block pass, bit reversal. All three are split
- *    across threads with zk_parallel_for.
+ *    contiguous blocks of 2^NTT_BLOCK_LOG elements (512 KiB, in L2), their last stages on
+ *    sub-blocks in L1. So a large transform streams the array three times: column pass, block
+ *    pass, bit reversal; each is split across threads with zk_parallel_for.
  *  - The table holds n/2 entries for the largest n transformed so far (16 MiB at 2^20), kept
  *    for the life of the process: it grows by whole octaves under a mutex, and an octave is
- *    never moved or freed, so readers need no lock. */
+ *    never moved or freed, so readers need no lock.
+ *  - Asm builds (ZKAGG_ASM=1) on CPUs with AVX-512 IFMA run the butterflies on eight elements at
+ *    once (see "AVX-512 IFMA" below), about 3x the scalar MULX path; elsewhere the scalar
+ *    butterflies use fr_mul. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -58,6 +61,8 @@ static const uint64_t NTT_W28[4] = {0x9bd61b6e725b19f0ULL, 0x402d111e41112ed4ULL
                                     0x00e0a7eb8ef62abcULL, 0x2a3c09f0a58a7e85ULL};
 #define NTT_COSET_GEN 5
 
+/* ---- twiddle table ---- */
+
 static _Atomic(uint64_t *) ntt_oct[NTT_OCTAVES];
 static pthread_mutex_t ntt_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -65,12 +70,22 @@ typedef struct {
     const uint64_t *oct[NTT_OCTAVES];
 } ntt_table;
 
-static inline unsigned ntt_msb(size_t b) { return 63u - (unsigned)__builtin_clzll((unsigned long long)b); }
+static inline unsigned ntt_msb(size_t b) {
+    return 63u - (unsigned)__builtin_clzll((unsigned long long)b);
+}
 
 /* Z[b] for b >= 1 */
 static inline const uint64_t *ntt_z(const ntt_table *t, size_t b) {
     unsigned m = ntt_msb(b);
     return t->oct[m] + 4 * (b - ((size_t)1 << m));
+}
+
+/* The twiddle of block b >= 1 as stored: forward Z[b]; inverse Z[3*2^m - 1 - b] = -Z[b]^-1,
+ * whose sign the butterfly applies by swapping its outputs. */
+static inline const uint64_t *ntt_tw(const ntt_table *t, size_t b, int inv) {
+    unsigned m = ntt_msb(b);
+    size_t first = (size_t)1 << m;
+    return t->oct[m] + 4 * (inv ? 2 * first - 1 - b : b - first);
 }
 
 static inline uint32_t ntt_rev32(uint32_t v) {
@@ -82,8 +97,6 @@ static inline uint32_t ntt_rev32(uint32_t v) {
 static inline size_t ntt_rev(size_t v, unsigned bits) {
     return bits ? (size_t)(ntt_rev32((uint32_t)v) >> (32 - bits)) : 0;
 }
-
-/* ---- twiddle table ---- */
 
 typedef struct {
     uint64_t *dst;
@@ -97,7 +110,7 @@ static void ntt_fill_task(void *p, size_t item) {
     const ntt_fill_ctx *c = p;
     size_t lo = item * NTT_FILL_CHUNK, hi = lo + NTT_FILL_CHUNK;
     if (hi > c->len) hi = c->len;
-    fe w;
+    fe w; /* a local copy: with a loop-invariant pointer gcc 12 fails to allocate the asm fr_mul */
     fe_copy(w, c->w);
     for (size_t j = lo; j < hi; j++) {
         if (j == 0)
@@ -119,8 +132,7 @@ static int ntt_table_get(ntt_table *t, unsigned log_n) {
         fr_to_mont(w, NTT_W28);
         for (unsigned m = 0; m <= top; m++) {
             if (atomic_load_explicit(&ntt_oct[m], memory_order_acquire)) continue;
-            /* w_{2^(m+2)} = w_{2^28}^(2^(26-m)) */
-            fe wm;
+            fe wm; /* w_{2^(m+2)} = w_{2^28}^(2^(26-m)) */
             fe_copy(wm, w);
             for (unsigned i = m + 2; i < NTT_MAX_LOG; i++) fr_sqr(wm, wm);
             size_t len = (size_t)1 << m;
@@ -148,12 +160,12 @@ static int ntt_table_get(ntt_table *t, unsigned log_n) {
     return ZKAGG_OK;
 }
 
-/* ---- butterflies ---- */
+/* ---- scalar butterflies ---- */
 
-#if defined(__x86_64__) && !defined(NTT_NO_ASM)
 /* sum = a + b, dif = a - b (mod r). All inputs are read before the outputs are written, so these
- * may alias them. gcc 12 turns the portable fr_add/fr_sub (and the carry intrinsics) into
- * setc/movzx chains with stack round trips; this is 33 plain instructions and no branch. */
+ * may alias them. gcc 12 compiles fr_add/fr_sub into setc/movzx chains with stack round trips
+ * (~20 ns for the pair); the asm below takes ~4 ns, the carry intrinsics ~7 ns. */
+#if defined(__x86_64__) && defined(ZKAGG_ASM) && ZKAGG_ASM
 static inline void ntt_addsub(uint64_t *sum, uint64_t *dif, const uint64_t *a, const uint64_t *b) {
     uint64_t s0, s1, s2, s3, d0, d1, d2, d3, t2, t3;
     uint64_t t0 = (uint64_t)(uintptr_t)a, t1 = (uint64_t)(uintptr_t)b; /* scratch once read */
@@ -213,6 +225,25 @@ static inline void ntt_addsub(uint64_t *sum, uint64_t *dif, const uint64_t *a, c
     dif[2] = d2;
     dif[3] = d3;
 }
+#elif defined(__x86_64__)
+#include <x86intrin.h>
+static inline void ntt_addsub(uint64_t *sum, uint64_t *dif, const uint64_t *a, const uint64_t *b) {
+    unsigned long long s[4], t[4], d[4];
+    unsigned char c = 0;
+    for (int i = 0; i < 4; i++) c = _addcarry_u64(c, a[i], b[i], &s[i]); /* no carry out */
+    c = 0;
+    for (int i = 0; i < 4; i++) c = _subborrow_u64(c, s[i], FR_P[i], &t[i]);
+    uint64_t keep = -(uint64_t)c; /* s < r */
+    c = 0;
+    for (int i = 0; i < 4; i++) c = _subborrow_u64(c, a[i], b[i], &d[i]);
+    uint64_t add = -(uint64_t)c; /* a < b: add r back */
+    c = 0;
+    for (int i = 0; i < 4; i++) c = _addcarry_u64(c, d[i], FR_P[i] & add, &d[i]);
+    for (int i = 0; i < 4; i++) {
+        sum[i] = (s[i] & keep) | (t[i] & ~keep);
+        dif[i] = d[i];
+    }
+}
 #else
 static inline void ntt_addsub(uint64_t *sum, uint64_t *dif, const uint64_t *a, const uint64_t *b) {
     fe s, d;
@@ -223,46 +254,40 @@ static inline void ntt_addsub(uint64_t *sum, uint64_t *dif, const uint64_t *a, c
 }
 #endif
 
-/* One block: (x, y) -> (x + z y, x - z y) elementwise over `half` elements, y = x + half. */
-static inline void ntt_bf(uint64_t *x, size_t half, const uint64_t *zp) {
+/* One block: (x, y) -> (x + z y, x - z y) elementwise over `half` elements, y = x + half;
+ * neg: twiddle -z, i.e. the two outputs swap; zp == NULL: twiddle 1. */
+static inline void ntt_bf(uint64_t *x, size_t half, const uint64_t *zp, int neg) {
     uint64_t *y = x + 4 * half;
-    fe z; /* a local copy: with a loop-invariant pointer gcc 12 fails to allocate the asm fr_mul */
+    if (!zp) {
+        for (size_t i = 0; i < half; i++) ntt_addsub(x + 4 * i, y + 4 * i, x + 4 * i, y + 4 * i);
+        return;
+    }
+    fe z; /* a local copy: see ntt_fill_task */
     fe_copy(z, zp);
     for (size_t i = 0; i < half; i++) {
         fe t;
         fr_mul(t, y + 4 * i, z);
-        ntt_addsub(x + 4 * i, y + 4 * i, x + 4 * i, t);
+        if (!neg)
+            ntt_addsub(x + 4 * i, y + 4 * i, x + 4 * i, t);
+        else
+            ntt_addsub(y + 4 * i, x + 4 * i, x + 4 * i, t);
     }
-}
-/* Same with twiddle -z: the two outputs swap. */
-static inline void ntt_bf_neg(uint64_t *x, size_t half, const uint64_t *zp) {
-    uint64_t *y = x + 4 * half;
-    fe z;
-    fe_copy(z, zp);
-    for (size_t i = 0; i < half; i++) {
-        fe t;
-        fr_mul(t, y + 4 * i, z);
-        ntt_addsub(y + 4 * i, x + 4 * i, x + 4 * i, t);
-    }
-}
-/* Twiddle 1. */
-static inline void ntt_bf_one(uint64_t *x, size_t half) {
-    uint64_t *y = x + 4 * half;
-    for (size_t i = 0; i < half; i++) ntt_addsub(x + 4 * i, y + 4 * i, x + 4 * i, y + 4 * i);
 }
 
-/* ---- AVX-512 IFMA butterflies (asm builds on CPUs that have it) ----
- * Eight butterflies at once: lanes are eight consecutive elements, each held as five 52-bit
- * limbs; Montgomery multiplication with R' = 2^260 by vpmadd52luq/vpmadd52huq. Data stays in
- * memory as canonical 4x64 limbs, converted on load and store; the twiddle z*2^256 from the
- * shared table becomes z*2^260 by four modular doublings. */
+/* ---- AVX-512 IFMA ----
+ * Eight elements per vector, each as five 52-bit limbs (ntt_v52: limb j of the eight lanes in
+ * l[j]); Montgomery multiplication with R' = 2^260 by vpmadd52luq/vpmadd52huq. Data stays in
+ * memory as canonical 4x64 limbs and is converted when a pass loads and stores it; in between,
+ * values are kept in [0, 2r) and reduced on the way out. The twiddles come from the shared
+ * table (Montgomery 2^256): a broadcast twiddle becomes z*2^260 by four modular doublings, and
+ * where every lane has its own twiddle the multiplicand is shifted left by 4 instead. */
 #if defined(__x86_64__) && defined(ZKAGG_ASM) && ZKAGG_ASM && !defined(NTT_NO_IFMA)
 #define NTT_IFMA 1
 #include <immintrin.h>
 #define NTT_TGT __attribute__((target("avx512f,avx512ifma")))
 
 static const uint64_t NTT_P52[5] = {0x1f593f0000001ULL, 0x4879b9709143eULL, 0x181585d2833e8ULL,
-                                    0xa029b85045b68ULL, 0x30644e72e131ULL};
+                                    0xa029b85045b68ULL, 0x30644e72e131ULL}; /* r */
 static const uint64_t NTT_2P52[5] = {0x3eb27e0000002ULL, 0x90f372e12287cULL, 0x302b0ba5067d0ULL,
                                      0x405370a08b6d0ULL, 0x60c89ce5c263ULL}; /* 2r */
 #define NTT_PINV52 0x1f593efffffffULL /* -r^-1 mod 2^52 */
@@ -272,15 +297,28 @@ typedef struct {
     __m512i l[5];
 } ntt_v52;
 
+static int ntt_have_ifma(void) {
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+}
+
 /* 8 consecutive canonical elements -> 5 x 52-bit limbs per lane */
 static inline NTT_TGT void ntt_v_load(ntt_v52 *r, const uint64_t *src) {
     __m512i a0 = _mm512_loadu_si512(src), a1 = _mm512_loadu_si512(src + 8);
     __m512i a2 = _mm512_loadu_si512(src + 16), a3 = _mm512_loadu_si512(src + 24);
-    /* limbs 0,1 and 2,3 of elements 0-3 and 4-7 */
+    /* limbs 0,1 and limbs 2,3 of elements 0-3 (from a0, a1) and of 4-7 (from a2, a3) */
     const __m512i i01 = _mm512_set_epi64(13, 9, 5, 1, 12, 8, 4, 0);
     const __m512i i23 = _mm512_set_epi64(15, 11, 7, 3, 14, 10, 6, 2);
-    __m512i b01 = _mm512_permutex2var_epi64(a0, i01, a1), b23 = _mm512_permutex2var_epi64(a0, i23, a1);
-    __m512i c01 = _mm512_permutex2var_epi64(a2, i01, a3), c23 = _mm512_permutex2var_epi64(a2, i23, a3);
+    __m512i b01 = _mm512_permutex2var_epi64(a0, i01, a1);
+    __m512i b23 = _mm512_permutex2var_epi64(a0, i23, a1);
+    __m512i c01 = _mm512_permutex2var_epi64(a2, i01, a3);
+    __m512i c23 = _mm512_permutex2var_epi64(a2, i23, a3);
     const __m512i lo = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
     const __m512i hi = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
     __m512i l0 = _mm512_permutex2var_epi64(b01, lo, c01), l1 = _mm512_permutex2var_epi64(b01, hi, c01);
@@ -299,12 +337,11 @@ static inline NTT_TGT void ntt_v_store(uint64_t *dst, const ntt_v52 *a) {
     __m512i l1 = _mm512_or_si512(_mm512_srli_epi64(a->l[1], 12), _mm512_slli_epi64(a->l[2], 40));
     __m512i l2 = _mm512_or_si512(_mm512_srli_epi64(a->l[2], 24), _mm512_slli_epi64(a->l[3], 28));
     __m512i l3 = _mm512_or_si512(_mm512_srli_epi64(a->l[3], 36), _mm512_slli_epi64(a->l[4], 16));
-    /* back to elements: (limb 0 | limb 1) and (limb 2 | limb 3) per element, then interleave */
     const __m512i lo = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
     const __m512i hi = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+    /* b01 = limbs 0 then 1 of elements 0-3, b23 = limbs 2 then 3; c01, c23: elements 4-7 */
     __m512i b01 = _mm512_permutex2var_epi64(l0, lo, l1), c01 = _mm512_permutex2var_epi64(l0, hi, l1);
     __m512i b23 = _mm512_permutex2var_epi64(l2, lo, l3), c23 = _mm512_permutex2var_epi64(l2, hi, l3);
-    /* b01 = [l0 e0-3, l1 e0-3]; element e limbs 0..3 = b01[e], b01[4+e], b23[e], b23[4+e] */
     const __m512i e01 = _mm512_set_epi64(13, 9, 5, 1, 12, 8, 4, 0);
     const __m512i e23 = _mm512_set_epi64(15, 11, 7, 3, 14, 10, 6, 2);
     _mm512_storeu_si512(dst, _mm512_permutex2var_epi64(b01, e01, b23));
@@ -313,7 +350,15 @@ static inline NTT_TGT void ntt_v_store(uint64_t *dst, const ntt_v52 *a) {
     _mm512_storeu_si512(dst + 24, _mm512_permutex2var_epi64(c01, e23, c23));
 }
 
-/* carries out of each limb into the next; arithmetic shifts so negative limbs work too */
+/* one canonical element in every lane */
+static inline NTT_TGT void ntt_v_bcast(ntt_v52 *z, const uint64_t *e) {
+    uint64_t l[5] = {e[0] & NTT_M52, (e[0] >> 52 | e[1] << 12) & NTT_M52,
+                     (e[1] >> 40 | e[2] << 24) & NTT_M52, (e[2] >> 28 | e[3] << 36) & NTT_M52,
+                     e[3] >> 16};
+    for (int j = 0; j < 5; j++) z->l[j] = _mm512_set1_epi64((long long)l[j]);
+}
+
+/* carry each limb into the next; arithmetic shifts, so negative limbs work too */
 static inline NTT_TGT void ntt_v_norm(ntt_v52 *a) {
     const __m512i m = _mm512_set1_epi64(NTT_M52);
     for (int j = 0; j < 4; j++) {
@@ -322,7 +367,7 @@ static inline NTT_TGT void ntt_v_norm(ntt_v52 *a) {
     }
 }
 
-/* a normalized and < 2q -> a mod q, where q (r or 2r) is given by its limbs */
+/* a normalized and < 2q -> a mod q, for q = r or 2r given by its limbs */
 static inline NTT_TGT void ntt_v_reduce(ntt_v52 *a, const uint64_t *q) {
     const __m512i m = _mm512_set1_epi64(NTT_M52);
     __m512i u[5], borrow = _mm512_setzero_si512();
@@ -335,9 +380,9 @@ static inline NTT_TGT void ntt_v_reduce(ntt_v52 *a, const uint64_t *q) {
     for (int j = 0; j < 5; j++) a->l[j] = _mm512_mask_blend_epi64(keep, u[j], a->l[j]);
 }
 
-/* r = a * b / 2^260 + (0 or r): b < r, a < 2r (normalized) give r < 2r since 8r < 2^260;
- * the limbs of r are left unnormalized (each < 2^58) */
-static inline NTT_TGT void ntt_v_mul_lazy(ntt_v52 *r, const ntt_v52 *a, const ntt_v52 *b) {
+/* r = a*b/2^260 mod r, as a value < 2r with unnormalized limbs (each < 2^58). Needs normalized
+ * limbs, b < r and a < 32r: then a*b/2^260 < 32r^2/2^260 < r/4 and the value stays below 2r. */
+static inline NTT_TGT void ntt_v_mul(ntt_v52 *r, const ntt_v52 *a, const ntt_v52 *b) {
     const __m512i zero = _mm512_setzero_si512(), pinv = _mm512_set1_epi64(NTT_PINV52);
     __m512i p[5], t[6];
     for (int j = 0; j < 5; j++) p[j] = _mm512_set1_epi64(NTT_P52[j]);
@@ -347,7 +392,7 @@ static inline NTT_TGT void ntt_v_mul_lazy(ntt_v52 *r, const ntt_v52 *a, const nt
             t[j] = _mm512_madd52lo_epu64(t[j], a->l[i], b->l[j]);
             t[j + 1] = _mm512_madd52hi_epu64(t[j + 1], a->l[i], b->l[j]);
         }
-        __m512i q = _mm512_madd52lo_epu64(zero, t[0], pinv); /* t0 + q*r = 0 mod 2^52 */
+        __m512i q = _mm512_madd52lo_epu64(zero, t[0], pinv); /* t + q*r = 0 mod 2^52 */
         for (int j = 0; j < 5; j++) {
             t[j] = _mm512_madd52lo_epu64(t[j], q, p[j]);
             t[j + 1] = _mm512_madd52hi_epu64(t[j + 1], q, p[j]);
@@ -359,12 +404,21 @@ static inline NTT_TGT void ntt_v_mul_lazy(ntt_v52 *r, const ntt_v52 *a, const nt
     for (int j = 0; j < 5; j++) r->l[j] = t[j];
 }
 
-/* s = x + t, d = x - t, both mod q (r or 2r); x normalized and < q, t < q */
+/* ntt_v_mul for b = c*2^256 (Montgomery form of the scalar code): 16a makes up for R' = 2^260 */
+static inline NTT_TGT void ntt_v_mul256(ntt_v52 *r, const ntt_v52 *a, const ntt_v52 *b) {
+    ntt_v52 a16;
+    for (int j = 0; j < 5; j++) a16.l[j] = _mm512_slli_epi64(a->l[j], 4);
+    ntt_v_norm(&a16);
+    ntt_v_mul(r, &a16, b);
+}
+
+/* s = x + t, d = x - t, both mod q (r or 2r): x normalized and < q, t < q */
 static inline NTT_TGT void ntt_v_addsub(ntt_v52 *s, ntt_v52 *d, const ntt_v52 *x, const ntt_v52 *t,
                                         const uint64_t *q) {
     for (int j = 0; j < 5; j++) {
+        __m512i qj = _mm512_set1_epi64((long long)q[j]);
         s->l[j] = _mm512_add_epi64(x->l[j], t->l[j]);
-        d->l[j] = _mm512_add_epi64(_mm512_sub_epi64(x->l[j], t->l[j]), _mm512_set1_epi64((long long)q[j]));
+        d->l[j] = _mm512_add_epi64(_mm512_sub_epi64(x->l[j], t->l[j]), qj);
     }
     ntt_v_norm(s);
     ntt_v_reduce(s, q);
@@ -372,34 +426,16 @@ static inline NTT_TGT void ntt_v_addsub(ntt_v52 *s, ntt_v52 *d, const ntt_v52 *x
     ntt_v_reduce(d, q);
 }
 
-/* twiddle z * 2^256 from the table -> z * 2^260 in every lane */
+/* table twiddle z*2^256 -> z*2^260 in every lane */
 static inline NTT_TGT void ntt_v_twiddle(ntt_v52 *z, const uint64_t *zp) {
     fe z16, junk;
     fe_copy(z16, zp);
     for (int i = 0; i < 4; i++) ntt_addsub(z16, junk, z16, z16);
-    uint64_t l[5] = {z16[0] & NTT_M52, (z16[0] >> 52 | z16[1] << 12) & NTT_M52,
-                     (z16[1] >> 40 | z16[2] << 24) & NTT_M52, (z16[2] >> 28 | z16[3] << 36) & NTT_M52,
-                     z16[3] >> 16};
-    for (int j = 0; j < 5; j++) z->l[j] = _mm512_set1_epi64((long long)l[j]);
+    ntt_v_bcast(z, z16);
 }
 
-/* One block of butterflies on rows already in 52-bit form (zp == NULL: twiddle 1). */
-static inline NTT_TGT void ntt_bf_v52(ntt_v52 *x, size_t half, const uint64_t *zp, int neg) {
-    ntt_v52 z, *y = x + half;
-    if (zp) ntt_v_twiddle(&z, zp);
-    for (size_t i = 0; i < half; i++) {
-        ntt_v52 t, s, d;
-        if (zp)
-            ntt_v_mul_lazy(&t, &y[i], &z);
-        else
-            t = y[i];
-        ntt_v_addsub(&s, &d, &x[i], &t, NTT_2P52);
-        x[i] = neg ? d : s;
-        y[i] = neg ? s : d;
-    }
-}
-
-/* ntt_bf / ntt_bf_neg / ntt_bf_one (zp == NULL) on canonical data, half a multiple of 8 */
+/* ntt_bf on canonical data in memory, half a multiple of 8: converts on every stage, so it is
+ * used only for stages that span more than an L1 sub-block */
 static NTT_TGT __attribute__((noinline)) void ntt_bf_v(uint64_t *x, size_t half, const uint64_t *zp,
                                                        int neg) {
     uint64_t *y = x + 4 * half;
@@ -410,7 +446,7 @@ static NTT_TGT __attribute__((noinline)) void ntt_bf_v(uint64_t *x, size_t half,
         ntt_v_load(&a, x + 4 * i);
         ntt_v_load(&b, y + 4 * i);
         if (zp) {
-            ntt_v_mul_lazy(&t, &b, &z);
+            ntt_v_mul(&t, &b, &z);
             ntt_v_norm(&t);
             ntt_v_reduce(&t, NTT_P52);
         } else {
@@ -422,73 +458,7 @@ static NTT_TGT __attribute__((noinline)) void ntt_bf_v(uint64_t *x, size_t half,
     }
 }
 
-static int ntt_have_ifma(void) {
-    static atomic_int cached = -1;
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (v < 0) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx512ifma") ? 1 : 0;
-        atomic_store_explicit(&cached, v, memory_order_relaxed);
-    }
-    return v;
-}
-#endif
-
-/* Stages s0 .. s0+k-1 of the big transform on one group of 2^k rows of `unit` contiguous
- * elements each; hi is the group's block index at stage s0, so stage s0+u uses blocks
- * hi*2^u .. hi*2^u + 2^u - 1. */
-static __attribute__((noinline)) void ntt_run(uint64_t *x, size_t unit, unsigned k, size_t hi,
-                                              const ntt_table *t, int inv) {
-#ifdef NTT_IFMA
-    int vec = ntt_have_ifma();
-#endif
-    for (unsigned u = 0; u < k; u++) {
-        size_t nblk = (size_t)1 << u, half = unit << (k - u - 1), b0 = hi << u;
-        uint64_t *blk = x;
-        size_t j = 0;
-#ifdef NTT_IFMA
-        if (vec && half % 8 == 0) {
-            for (; j < nblk; j++, blk += 8 * half) {
-                size_t b = b0 + j;
-                if (b == 0) {
-                    ntt_bf_v(blk, half, NULL, 0);
-                } else {
-                    unsigned m = ntt_msb(b);
-                    size_t first = (size_t)1 << m;
-                    if (!inv)
-                        ntt_bf_v(blk, half, t->oct[m] + 4 * (b - first), 0);
-                    else
-                        ntt_bf_v(blk, half, t->oct[m] + 4 * (2 * first - 1 - b), 1);
-                }
-            }
-            continue;
-        }
-#endif
-        if (b0 == 0) {
-            ntt_bf_one(blk, half);
-            blk += 8 * half;
-            j = 1;
-        }
-        while (j < nblk) {
-            /* blocks j .. end-1 lie in one octave m, a contiguous run of the table */
-            size_t b = b0 + j;
-            unsigned m = ntt_msb(b);
-            size_t first = (size_t)1 << m, end = ((size_t)2 << m) - b0;
-            if (end > nblk) end = nblk;
-            if (!inv) {
-                const uint64_t *z = t->oct[m] + 4 * (b - first);
-                for (; j < end; j++, z += 4, blk += 8 * half) ntt_bf(blk, half, z);
-            } else {
-                /* Z[b]^-1 = -Z[3*2^m - 1 - b] */
-                const uint64_t *z = t->oct[m] + 4 * (2 * first - 1 - b);
-                for (; j < end; j++, z -= 4, blk += 8 * half) ntt_bf_neg(blk, half, z);
-            }
-        }
-    }
-}
-
-#ifdef NTT_IFMA
-/* ntt_run on rows of eight elements held in 52-bit form: no conversions between stages */
+/* ntt_run on rows of eight elements in 52-bit form (values in [0, 2r)) */
 static NTT_TGT __attribute__((noinline)) void ntt_run_v(ntt_v52 *x, unsigned k, size_t hi,
                                                         const ntt_table *t, int inv) {
     for (unsigned u = 0; u < k; u++) {
@@ -496,139 +466,130 @@ static NTT_TGT __attribute__((noinline)) void ntt_run_v(ntt_v52 *x, unsigned k, 
         ntt_v52 *blk = x;
         for (size_t j = 0; j < nblk; j++, blk += 2 * half) {
             size_t b = b0 + j;
-            if (b == 0) {
-                ntt_bf_v52(blk, half, NULL, 0);
-            } else {
-                unsigned m = ntt_msb(b);
-                size_t first = (size_t)1 << m;
-                if (!inv)
-                    ntt_bf_v52(blk, half, t->oct[m] + 4 * (b - first), 0);
+            ntt_v52 z, *y = blk + half;
+            if (b) ntt_v_twiddle(&z, ntt_tw(t, b, inv));
+            for (size_t i = 0; i < half; i++) {
+                ntt_v52 tt, s, d;
+                if (b)
+                    ntt_v_mul(&tt, &y[i], &z);
                 else
-                    ntt_bf_v52(blk, half, t->oct[m] + 4 * (2 * first - 1 - b), 1);
+                    tt = y[i];
+                ntt_v_addsub(&s, &d, &blk[i], &tt, NTT_2P52);
+                blk[i] = inv && b ? d : s;
+                y[i] = inv && b ? s : d;
             }
         }
     }
 }
 
-/* 8x8 transpose of 64-bit lanes, rows -> columns (its own inverse) */
+/* 8x8 transpose of 64-bit lanes (its own inverse) */
 static inline NTT_TGT void ntt_v_transpose8(__m512i *r) {
     __m512i t[8], u[8];
     for (int i = 0; i < 4; i++) {
         t[2 * i] = _mm512_unpacklo_epi64(r[2 * i], r[2 * i + 1]);
         t[2 * i + 1] = _mm512_unpackhi_epi64(r[2 * i], r[2 * i + 1]);
     }
+    /* t[2i]: columns 0,2,4,6 of rows 2i, 2i+1 interleaved; t[2i+1]: columns 1,3,5,7 */
     const __m512i i0 = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
     const __m512i i1 = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
-    for (int h = 0; h < 2; h++) /* rows 4h .. 4h+3 */
+    for (int h = 0; h < 2; h++)
         for (int o = 0; o < 2; o++) {
             u[4 * h + o] = _mm512_permutex2var_epi64(t[4 * h + o], i0, t[4 * h + 2 + o]);
             u[4 * h + 2 + o] = _mm512_permutex2var_epi64(t[4 * h + o], i1, t[4 * h + 2 + o]);
         }
-    /* u[4h + o]: columns o, o+4 of rows 4h..4h+3; u[4h + 2 + o]: columns o+2, o+6 */
+    /* u[4h + k], k = o + 2e: columns k and k+4 of rows 4h .. 4h+3 */
     const __m512i lo = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
     const __m512i hi = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
-    for (int c = 0; c < 4; c++) { /* c = column mod 4, as o + 2 * (c >> 1) */
-        int k = (c & 1) + 2 * (c >> 1);
-        r[c] = _mm512_permutex2var_epi64(u[k], lo, u[4 + k]);
-        r[c + 4] = _mm512_permutex2var_epi64(u[k], hi, u[4 + k]);
+    for (int k = 0; k < 4; k++) {
+        r[k] = _mm512_permutex2var_epi64(u[k], lo, u[4 + k]);
+        r[k + 4] = _mm512_permutex2var_epi64(u[k], hi, u[4 + k]);
     }
 }
 
-/* (x, y) -> (x + w y, x - w y) lane by lane, w the table's z * 2^256: the product by 16 y
- * (a < 32r, fine for the multiplication since 32r * r < 2^260 r) makes up the 2^4. */
+/* Twiddles of blocks b0 .. b0+8*nv-1 (one stage), lane i of w[v] for block b0 + 8v + i, in the
+ * form ntt_tw stores them, with b = 0 as 1 (forward) or -1 (inverse, the butterfly negates). */
+static NTT_TGT void ntt_v_tw_lanes(ntt_v52 *w, size_t b0, int nv, const ntt_table *t, int inv) {
+    if (b0 >= 8) { /* the run lies in one octave: contiguous, backwards for the inverse */
+        if (!inv) {
+            const uint64_t *z = ntt_z(t, b0);
+            for (int v = 0; v < nv; v++) ntt_v_load(&w[v], z + 32 * v);
+        } else {
+            const uint64_t *z = ntt_tw(t, b0 + 8 * (size_t)nv - 1, 1);
+            const __m512i rev = _mm512_set_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+            for (int v = 0; v < nv; v++) {
+                ntt_v_load(&w[v], z + 32 * (nv - 1 - v));
+                for (int j = 0; j < 5; j++) w[v].l[j] = _mm512_permutexvar_epi64(rev, w[v].l[j]);
+            }
+        }
+        return;
+    }
+    _Alignas(64) uint64_t tmp[4 * 8];
+    for (int v = 0; v < nv; v++) {
+        for (size_t i = 0; i < 8; i++) {
+            size_t b = b0 + 8 * (size_t)v + i;
+            if (b)
+                fe_copy(tmp + 4 * i, ntt_tw(t, b, inv));
+            else if (inv)
+                fr_neg(tmp + 4 * i, FR_ONE);
+            else
+                fe_copy(tmp + 4 * i, FR_ONE);
+        }
+        ntt_v_load(&w[v], tmp);
+    }
+}
+
+/* lanes 0..7 of (a, b) at even (sel = 0) or odd (sel = 1) positions of their 16 */
+static inline NTT_TGT void ntt_v_deal(ntt_v52 *r, const ntt_v52 *a, const ntt_v52 *b, int sel) {
+    const __m512i ev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
+    for (int j = 0; j < 5; j++) r->l[j] = _mm512_permutex2var_epi64(a->l[j], sel ? od : ev, b->l[j]);
+}
+
+/* (x, y) -> (x + w y, x - w y), a twiddle per lane in the table's Montgomery 2^256 form */
 static inline NTT_TGT void ntt_v_bf_lanes(ntt_v52 *x, ntt_v52 *y, const ntt_v52 *w, int neg) {
-    ntt_v52 y16, t, s, d;
-    for (int j = 0; j < 5; j++) y16.l[j] = _mm512_slli_epi64(y->l[j], 4);
-    ntt_v_norm(&y16);
-    ntt_v_mul_lazy(&t, &y16, w);
+    ntt_v52 t, s, d;
+    ntt_v_mul256(&t, y, w);
     ntt_v_addsub(&s, &d, x, &t, NTT_2P52);
     *x = neg ? d : s;
     *y = neg ? s : d;
 }
 
-/* count table twiddles for blocks b0 .. b0+count-1 of one stage, as the kernel uses them:
- * forward Z[b]; inverse Z[mirror b] (the butterfly negates), with -1 standing for b = 0 */
-static void ntt_tw_copy(uint64_t *dst, size_t b0, size_t count, const ntt_table *t, int inv) {
-    for (size_t i = 0; i < count; i++) {
-        size_t b = b0 + i;
-        if (b == 0) {
-            if (inv)
-                fr_neg(dst + 4 * i, FR_ONE);
-            else
-                fe_copy(dst + 4 * i, FR_ONE);
-        } else if (!inv) {
-            fe_copy(dst + 4 * i, ntt_z(t, b));
-        } else {
-            unsigned m = ntt_msb(b);
-            fe_copy(dst + 4 * i, t->oct[m] + 4 * (((size_t)2 << m) - 1 - b));
-        }
-    }
-}
-
-/* The last three stages (blocks of 8, 4, 2 elements) on 52-bit rows: eight rows at a time are
+/* The last three stages (blocks of 8, 4, 2 elements) act inside a row. Eight rows at a time are
  * transposed so that lanes are rows and each butterfly pairs two vectors, with a twiddle per
- * lane. rho0 is the global index of row 0, i.e. its block index at the first of these stages. */
+ * lane. rho0, a multiple of 8, is the global index of row 0, i.e. its block index at the first
+ * of these stages; rows is a multiple of 8. */
 static NTT_TGT __attribute__((noinline)) void ntt_last3_v(ntt_v52 *v, size_t rows, size_t rho0,
                                                           const ntt_table *t, int inv) {
-    _Alignas(64) uint64_t tw[4 * 56];
     for (size_t g = 0; g < rows; g += 8) {
         size_t rho = rho0 + g;
-        ntt_v52 e[8], w4, w2[2], w1[4], tmp[4];
-        /* twiddles: stage of blocks of 8: Z[rho + lane]; of 4: Z[2 rho + 2 lane + c];
-         * of 2: Z[4 rho + 4 lane + c]. Runs of 8, 16, 32 table entries. */
-        const uint64_t *z8, *z4, *z2;
-        if (!inv && rho >= 8) {
-            z8 = ntt_z(t, rho);
-            z4 = ntt_z(t, 2 * rho);
-            z2 = ntt_z(t, 4 * rho);
-        } else {
-            ntt_tw_copy(tw, rho, 8, t, inv);
-            ntt_tw_copy(tw + 32, 2 * rho, 16, t, inv);
-            ntt_tw_copy(tw + 96, 4 * rho, 32, t, inv);
-            z8 = tw;
-            z4 = tw + 32;
-            z2 = tw + 96;
-        }
-        ntt_v_load(&w4, z8);
-        ntt_v_load(&tmp[0], z4);
-        ntt_v_load(&tmp[1], z4 + 32);
-        /* lanes of w2[c]: entries 2 lane + c */
-        const __m512i ev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
-        const __m512i od = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
-        for (int j = 0; j < 5; j++) {
-            w2[0].l[j] = _mm512_permutex2var_epi64(tmp[0].l[j], ev, tmp[1].l[j]);
-            w2[1].l[j] = _mm512_permutex2var_epi64(tmp[0].l[j], od, tmp[1].l[j]);
-        }
-        /* lanes of w1[c]: entries 4 lane + c, from four loads: evens/odds twice */
-        for (int h = 0; h < 2; h++) {
-            ntt_v52 a, b;
-            ntt_v_load(&a, z2 + 64 * h);
-            ntt_v_load(&b, z2 + 64 * h + 32);
-            for (int j = 0; j < 5; j++) {
-                tmp[2 * h].l[j] = _mm512_permutex2var_epi64(a.l[j], ev, b.l[j]);
-                tmp[2 * h + 1].l[j] = _mm512_permutex2var_epi64(a.l[j], od, b.l[j]);
-            }
-        }
-        /* tmp[0]: entries 2i (i < 8) of the first 16, tmp[2]: of the second 16: 4 lane + {0, 2} */
-        for (int j = 0; j < 5; j++) {
-            w1[0].l[j] = _mm512_permutex2var_epi64(tmp[0].l[j], ev, tmp[2].l[j]);
-            w1[2].l[j] = _mm512_permutex2var_epi64(tmp[0].l[j], od, tmp[2].l[j]);
-            w1[1].l[j] = _mm512_permutex2var_epi64(tmp[1].l[j], ev, tmp[3].l[j]);
-            w1[3].l[j] = _mm512_permutex2var_epi64(tmp[1].l[j], od, tmp[3].l[j]);
-        }
-        /* rows g .. g+7 -> e[p]: element p of each row */
-        for (int j = 0; j < 5; j++) {
+        ntt_v52 e[8], w8, w4[2], w2[4], a[4];
+        /* blocks of 8: Z[rho + lane]; of 4: Z[2 (rho + lane) + c]; of 2: Z[4 (rho + lane) + c] */
+        ntt_v_tw_lanes(&w8, rho, 1, t, inv);
+        ntt_v_tw_lanes(a, 2 * rho, 2, t, inv);
+        ntt_v_deal(&w4[0], &a[0], &a[1], 0);
+        ntt_v_deal(&w4[1], &a[0], &a[1], 1);
+        ntt_v_tw_lanes(a, 4 * rho, 4, t, inv);
+        ntt_v52 ev0, od0, ev1, od1; /* entries 2i and 2i+1 of the first 16, then the second 16 */
+        ntt_v_deal(&ev0, &a[0], &a[1], 0);
+        ntt_v_deal(&od0, &a[0], &a[1], 1);
+        ntt_v_deal(&ev1, &a[2], &a[3], 0);
+        ntt_v_deal(&od1, &a[2], &a[3], 1);
+        ntt_v_deal(&w2[0], &ev0, &ev1, 0);
+        ntt_v_deal(&w2[2], &ev0, &ev1, 1);
+        ntt_v_deal(&w2[1], &od0, &od1, 0);
+        ntt_v_deal(&w2[3], &od0, &od1, 1);
+        for (int j = 0; j < 5; j++) { /* e[p]: element p of each of the eight rows */
             __m512i m[8];
             for (int r = 0; r < 8; r++) m[r] = v[g + r].l[j];
             ntt_v_transpose8(m);
             for (int p = 0; p < 8; p++) e[p].l[j] = m[p];
         }
-        for (int p = 0; p < 4; p++) ntt_v_bf_lanes(&e[p], &e[p + 4], &w4, inv);
+        for (int p = 0; p < 4; p++) ntt_v_bf_lanes(&e[p], &e[p + 4], &w8, inv);
         for (int p = 0; p < 2; p++) {
-            ntt_v_bf_lanes(&e[p], &e[p + 2], &w2[0], inv);
-            ntt_v_bf_lanes(&e[p + 4], &e[p + 6], &w2[1], inv);
+            ntt_v_bf_lanes(&e[p], &e[p + 2], &w4[0], inv);
+            ntt_v_bf_lanes(&e[p + 4], &e[p + 6], &w4[1], inv);
         }
-        for (int c = 0; c < 4; c++) ntt_v_bf_lanes(&e[2 * c], &e[2 * c + 1], &w1[c], inv);
+        for (int c = 0; c < 4; c++) ntt_v_bf_lanes(&e[2 * c], &e[2 * c + 1], &w2[c], inv);
         for (int j = 0; j < 5; j++) {
             __m512i m[8];
             for (int p = 0; p < 8; p++) m[p] = e[p].l[j];
@@ -648,7 +609,32 @@ static NTT_TGT __attribute__((noinline)) void ntt_from_v52(uint64_t *x, ntt_v52 
         ntt_v_store(x + 32 * r, &v[r]);
     }
 }
+#endif /* NTT_IFMA */
+
+/* Stages s0 .. s0+k-1 of the big transform on one group of 2^k rows of `unit` contiguous
+ * elements each; hi is the group's block index at stage s0, so stage s0+u uses blocks
+ * hi*2^u .. hi*2^u + 2^u - 1. */
+static __attribute__((noinline)) void ntt_run(uint64_t *x, size_t unit, unsigned k, size_t hi,
+                                              const ntt_table *t, int inv) {
+#ifdef NTT_IFMA
+    int vec = ntt_have_ifma();
 #endif
+    for (unsigned u = 0; u < k; u++) {
+        size_t nblk = (size_t)1 << u, half = unit << (k - u - 1), b0 = hi << u;
+        uint64_t *blk = x;
+        for (size_t j = 0; j < nblk; j++, blk += 8 * half) {
+            size_t b = b0 + j;
+            const uint64_t *z = b ? ntt_tw(t, b, inv) : NULL;
+#ifdef NTT_IFMA
+            if (vec && half % 8 == 0) {
+                ntt_bf_v(blk, half, z, inv && b);
+                continue;
+            }
+#endif
+            ntt_bf(blk, half, z, inv && b);
+        }
+    }
+}
 
 /* ---- scaling factors ----
  * Element j gets factor hi[j >> sh] * lo[j & mask] (both Montgomery); lo == NULL means the
@@ -658,10 +644,42 @@ typedef struct {
     unsigned sh;
 } ntt_scale;
 
+#ifdef NTT_IFMA
+/* ntt_scale_run for count and j0 multiples of 8 and 2^sh >= 8: eight factors at once */
+static NTT_TGT __attribute__((noinline)) void ntt_scale_v(uint64_t *x, size_t count, const ntt_scale *s,
+                                                          size_t j0) {
+    ntt_v52 f, a, t;
+    if (!s->lo) ntt_v_bcast(&f, s->hi);
+    size_t mask = ((size_t)1 << s->sh) - 1;
+    for (size_t i = 0; i < count; i += 8) {
+        size_t j = j0 + i;
+        if (s->lo) { /* hi[j >> sh] is the same for all eight */
+            ntt_v52 h, l;
+            ntt_v_bcast(&h, s->hi + 4 * (j >> s->sh));
+            ntt_v_load(&l, s->lo + 4 * (j & mask));
+            ntt_v_mul256(&f, &l, &h);
+            ntt_v_norm(&f);
+            ntt_v_reduce(&f, NTT_P52);
+        }
+        ntt_v_load(&a, x + 4 * i);
+        ntt_v_mul256(&t, &a, &f);
+        ntt_v_norm(&t);
+        ntt_v_reduce(&t, NTT_P52);
+        ntt_v_store(x + 4 * i, &t);
+    }
+}
+#endif
+
 /* x[i] *= factor(j0 + i) for i < count. Out of line on purpose: inlined beside the copy loops
  * of the passes, the asm fr_mul can need more registers than gcc has left there. */
 static __attribute__((noinline)) void ntt_scale_run(uint64_t *x, size_t count, const ntt_scale *s,
                                                     size_t j0) {
+#ifdef NTT_IFMA
+    if (count % 8 == 0 && j0 % 8 == 0 && (!s->lo || s->sh >= 3) && ntt_have_ifma()) {
+        ntt_scale_v(x, count, s, j0);
+        return;
+    }
+#endif
     fe f;
     if (!s->lo) {
         fe_copy(f, s->hi);
@@ -685,7 +703,7 @@ static int ntt_scale_geom(ntt_scale *s, unsigned log_n, const fe gp, const fe c)
     s->hi = mem;
     s->lo = mem + 4 * nhi;
     s->sh = sh;
-    fe g; /* local copies of loop-invariant operands: see ntt_bf */
+    fe g; /* a local copy: see ntt_fill_task */
     fe_copy(g, gp);
     fr_one(s->lo);
     for (size_t i = 1; i < nlo; i++) fr_mul(s->lo + 4 * i, s->lo + 4 * (i - 1), g);
@@ -720,7 +738,7 @@ static void ntt_col_task(void *p, size_t item) {
         for (size_t r = 0; r < rows; r++)
             ntt_scale_run(buf + 4 * NTT_COL_W * r, NTT_COL_W, c->pre, first + stride * r);
 #ifdef NTT_IFMA
-    if (NTT_COL_W == 8 && ntt_have_ifma()) {
+    if (NTT_COL_W == 8 && ntt_have_ifma()) { /* a row is one vector */
         _Alignas(64) ntt_v52 vbuf[(size_t)1 << NTT_COL_MAXK];
         ntt_to_v52(vbuf, buf, rows);
         ntt_run_v(vbuf, c->k, hi, c->tab, c->inv);
@@ -744,8 +762,7 @@ static void ntt_block_task(void *p, size_t item) {
         uint64_t *sub = x + 4 * (j << k2);
         size_t hs = (item << k1) + j;
 #ifdef NTT_IFMA
-        /* all but the last three stages in 52-bit form; those mix elements within a row */
-        if (k2 >= 6 && ntt_have_ifma()) { /* ntt_last3_v takes rows by eight */
+        if (k2 >= 6 && ntt_have_ifma()) { /* 52-bit rows of 8, taken by eight in ntt_last3_v */
             _Alignas(64) ntt_v52 vbuf[(size_t)1 << (NTT_L1_LOG > 3 ? NTT_L1_LOG - 3 : 0)];
             size_t rows = (size_t)1 << (k2 - 3);
             ntt_to_v52(vbuf, sub, rows);
