@@ -113,6 +113,14 @@ int zkagg_poseidon_permute(uint64_t *states, size_t n_states, const zkagg_poseid
  * vector k holding lengths[k] elements; out[k] (4 limbs) is its hash. Threads across vectors. */
 int zkagg_poseidon_sponge(uint64_t *out, const uint64_t *data, const size_t *lengths,
                           size_t n_vectors, const zkagg_poseidon_params *p);
+/* The witness of the sponge gadget's absorb step (circuits/gadgets/poseidon.py), for
+ * n_instances independent instances. Instance k reads 2t - 1 elements at inputs + 4 (2t - 1) k:
+ * prev (t), then block (t - 1); it permutes the state M prev + (0, block) and writes, for every
+ * S-box in order (full rounds: elements 0..t-1; partial rounds: element 0), x^2, x^4, x^5: that is
+ * 3 (rounds_f t + rounds_p) canonical elements at out + 12 (rounds_f t + rounds_p) k. Threads
+ * across instances. */
+int zkagg_poseidon_absorb_trace(uint64_t *out, const uint64_t *inputs, size_t n_instances,
+                                const zkagg_poseidon_params *p);
 
 /* ---- micro-benchmarks: nanoseconds per operation, measured in C (thread CPU time) ---- */
 double zkagg_bench_fr_mul(size_t iters);

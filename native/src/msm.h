@@ -63,14 +63,92 @@ static inline void CV_(msm_prefetch)(const uint64_t *pt) {
     for (size_t l = 0; l < PN; l += 8) __builtin_prefetch(pt + l);
 }
 
-/* Apply the pending additions bucket += point with one shared inversion. For a negated point
- * the slope's sign is folded into the formulas (lam' = -lam = (y2 + y1)/(x2 - x1),
+/* Entry j of a flushed batch, given the running inverse of its lane: bucket += point. For a
+ * negated point the slope's sign is folded into the formulas (lam' = -lam = (y2 + y1)/(x2 - x1),
  * y3 = lam' (x3 - x1) - y1), so negation costs nothing. */
+static inline void CV_(msm_apply1)(CV_(msm_ws) *w, const uint64_t *pts, size_t j, uint64_t *inv) {
+    FE_T t, lam, x3;
+    uint32_t bidx = w->bb[j];
+    uint64_t *b = w->bk + PN * bidx;
+    const uint64_t *p = pts + PN * (w->bi[j] >> 1);
+    unsigned neg = w->bi[j] & 1;
+    w->st[bidx] &= (uint8_t)~MSM_BUSY;
+    if (w->kind[j] == CURVE_K_INF) {
+        w->st[bidx] &= (uint8_t)~MSM_OCC;
+        return;
+    }
+    if (w->kind[j] == CURVE_K_ADD) {
+        if (neg) {
+            F_ADD(lam, p + NL, b + NL);
+        } else {
+            F_SUB(lam, p + NL, b + NL);
+        }
+    } else {
+        neg = 0;
+        F_SQR(lam, b);
+        F_DBL(t, lam);
+        F_ADD(lam, lam, t);
+    }
+    F_MUL(t, inv, w->pre[j]); /* 1/den */
+    F_MUL(inv, inv, w->den[j]);
+    F_MUL(lam, lam, t);
+    F_SQR(x3, lam);
+    F_SUB(x3, x3, b);
+    F_SUB(x3, x3, p);
+    if (neg) {
+        F_SUB(t, x3, b);
+    } else {
+        F_SUB(t, b, x3);
+    }
+    F_MUL(t, t, lam);
+    F_SUB(b + NL, t, b + NL);
+    F_COPY(b, x3);
+}
+
+/* Two plain additions (entries ja, jb of different lanes), statement by statement interleaved:
+ * a field multiplication is latency-bound, and two independent ones side by side overlap in the
+ * out-of-order core where one entry's long dependency chain would not. */
+static inline void CV_(msm_apply2)(CV_(msm_ws) *w, const uint64_t *pts, size_t ja, size_t jb,
+                                   uint64_t *inva, uint64_t *invb) {
+    FE_T ta, tb, la, lb, xa, xb;
+    uint64_t *ba = w->bk + PN * w->bb[ja], *bb = w->bk + PN * w->bb[jb];
+    const uint64_t *pa = pts + PN * (w->bi[ja] >> 1), *pb = pts + PN * (w->bi[jb] >> 1);
+    unsigned na = w->bi[ja] & 1, nb = w->bi[jb] & 1;
+    w->st[w->bb[ja]] &= (uint8_t)~MSM_BUSY;
+    w->st[w->bb[jb]] &= (uint8_t)~MSM_BUSY;
+    if (na) F_ADD(la, pa + NL, ba + NL); else F_SUB(la, pa + NL, ba + NL);
+    if (nb) F_ADD(lb, pb + NL, bb + NL); else F_SUB(lb, pb + NL, bb + NL);
+    F_MUL(ta, inva, w->pre[ja]);
+    F_MUL(tb, invb, w->pre[jb]);
+    F_MUL(inva, inva, w->den[ja]);
+    F_MUL(invb, invb, w->den[jb]);
+    F_MUL(la, la, ta);
+    F_MUL(lb, lb, tb);
+    F_SQR(xa, la);
+    F_SQR(xb, lb);
+    F_SUB(xa, xa, ba);
+    F_SUB(xb, xb, bb);
+    F_SUB(xa, xa, pa);
+    F_SUB(xb, xb, pb);
+    if (na) F_SUB(ta, xa, ba); else F_SUB(ta, ba, xa);
+    if (nb) F_SUB(tb, xb, bb); else F_SUB(tb, bb, xb);
+    F_MUL(ta, ta, la);
+    F_MUL(tb, tb, lb);
+    F_SUB(ba + NL, ta, ba + NL);
+    F_SUB(bb + NL, tb, bb + NL);
+    F_COPY(ba, xa);
+    F_COPY(bb, xb);
+}
+
+/* Apply the pending additions with one shared inversion. Entries alternate between two
+ * independent prefix-product lanes, so consecutive multiplications of the forward pass do not
+ * wait on each other and the backward pass can take the entries in pairs. */
 static void CV_(msm_flush)(CV_(msm_ws) *w, const uint64_t *pts) {
     size_t m = w->m;
     if (m == 0) return;
-    FE_T acc, inv, t, lam, x3;
-    F_ONE(acc);
+    FE_T acc[2], inv[2], t;
+    F_ONE(acc[0]);
+    F_ONE(acc[1]);
     for (size_t j = 0; j < m; j++) {
         const uint64_t *b = w->bk + PN * w->bb[j];
         const uint64_t *p = pts + PN * (w->bi[j] >> 1);
@@ -93,46 +171,22 @@ static void CV_(msm_flush)(CV_(msm_ws) *w, const uint64_t *pts) {
             w->kind[j] = CURVE_K_ADD;
             F_SUB(w->den[j], p, b);
         }
-        F_COPY(w->pre[j], acc);
-        F_MUL(acc, acc, w->den[j]);
+        F_COPY(w->pre[j], acc[j & 1]);
+        F_MUL(acc[j & 1], acc[j & 1], w->den[j]);
     }
-    F_INV(inv, acc);
-    for (size_t j = m; j-- > 0;) {
-        uint32_t bidx = w->bb[j];
-        uint64_t *b = w->bk + PN * bidx;
-        const uint64_t *p = pts + PN * (w->bi[j] >> 1);
-        unsigned neg = w->bi[j] & 1;
-        w->st[bidx] &= (uint8_t)~MSM_BUSY;
-        if (w->kind[j] == CURVE_K_INF) {
-            w->st[bidx] &= (uint8_t)~MSM_OCC;
-            continue;
-        }
-        if (w->kind[j] == CURVE_K_ADD) {
-            if (neg) {
-                F_ADD(lam, p + NL, b + NL);
-            } else {
-                F_SUB(lam, p + NL, b + NL);
-            }
+    /* 1/acc0 = acc1/(acc0 acc1) and 1/acc1 = acc0/(acc0 acc1) */
+    F_MUL(t, acc[0], acc[1]);
+    F_INV(t, t);
+    F_MUL(inv[0], t, acc[1]);
+    F_MUL(inv[1], t, acc[0]);
+    for (size_t j = m; j > 0;) {
+        if (j >= 2 && w->kind[j - 1] == CURVE_K_ADD && w->kind[j - 2] == CURVE_K_ADD) {
+            CV_(msm_apply2)(w, pts, j - 1, j - 2, inv[(j - 1) & 1], inv[j & 1]);
+            j -= 2;
         } else {
-            neg = 0;
-            F_SQR(lam, b);
-            F_DBL(t, lam);
-            F_ADD(lam, lam, t);
+            CV_(msm_apply1)(w, pts, j - 1, inv[(j - 1) & 1]);
+            j -= 1;
         }
-        F_MUL(t, inv, w->pre[j]); /* 1/den */
-        F_MUL(inv, inv, w->den[j]);
-        F_MUL(lam, lam, t);
-        F_SQR(x3, lam);
-        F_SUB(x3, x3, b);
-        F_SUB(x3, x3, p);
-        if (neg) {
-            F_SUB(t, x3, b);
-        } else {
-            F_SUB(t, b, x3);
-        }
-        F_MUL(t, t, lam);
-        F_SUB(b + NL, t, b + NL);
-        F_COPY(b, x3);
     }
     w->m = 0;
 }
@@ -181,7 +235,8 @@ static inline int CV_(msm_put)(CV_(msm_ws) *w, size_t b, uint64_t in, const uint
         w->st[b] = (uint8_t)(st | MSM_OCC);
         return 0;
     }
-    CV_(msm_prefetch)(w->bk + PN * b);
+    CV_(msm_prefetch)(w->bk + PN * b); /* both are read at the flush, ~B entries later */
+    CV_(msm_prefetch)(p);
     w->bb[w->m] = (uint32_t)b;
     w->bi[w->m] = in;
     w->st[b] = (uint8_t)(st | MSM_BUSY);

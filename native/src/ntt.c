@@ -110,8 +110,7 @@ static void ntt_fill_task(void *p, size_t item) {
     const ntt_fill_ctx *c = p;
     size_t lo = item * NTT_FILL_CHUNK, hi = lo + NTT_FILL_CHUNK;
     if (hi > c->len) hi = c->len;
-    fe w; /* a local copy: with a loop-invariant pointer gcc 12 fails to allocate the asm fr_mul */
-    fe_copy(w, c->w);
+    const uint64_t *w = c->w;
     for (size_t j = lo; j < hi; j++) {
         if (j == 0)
             fe_copy(c->dst, w);
@@ -262,11 +261,9 @@ static inline void ntt_bf(uint64_t *x, size_t half, const uint64_t *zp, int neg)
         for (size_t i = 0; i < half; i++) ntt_addsub(x + 4 * i, y + 4 * i, x + 4 * i, y + 4 * i);
         return;
     }
-    fe z; /* a local copy: see ntt_fill_task */
-    fe_copy(z, zp);
     for (size_t i = 0; i < half; i++) {
         fe t;
-        fr_mul(t, y + 4 * i, z);
+        fr_mul(t, y + 4 * i, zp);
         if (!neg)
             ntt_addsub(x + 4 * i, y + 4 * i, x + 4 * i, t);
         else
@@ -321,13 +318,19 @@ static inline NTT_TGT void ntt_v_load(ntt_v52 *r, const uint64_t *src) {
     __m512i c23 = _mm512_permutex2var_epi64(a2, i23, a3);
     const __m512i lo = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
     const __m512i hi = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
-    __m512i l0 = _mm512_permutex2var_epi64(b01, lo, c01), l1 = _mm512_permutex2var_epi64(b01, hi, c01);
-    __m512i l2 = _mm512_permutex2var_epi64(b23, lo, c23), l3 = _mm512_permutex2var_epi64(b23, hi, c23);
+    __m512i l0 = _mm512_permutex2var_epi64(b01, lo, c01);
+    __m512i l1 = _mm512_permutex2var_epi64(b01, hi, c01);
+    __m512i l2 = _mm512_permutex2var_epi64(b23, lo, c23);
+    __m512i l3 = _mm512_permutex2var_epi64(b23, hi, c23);
+    /* 4 x 64 -> 5 x 52 bits */
     const __m512i m = _mm512_set1_epi64(NTT_M52);
     r->l[0] = _mm512_and_si512(l0, m);
-    r->l[1] = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(l0, 52), _mm512_slli_epi64(l1, 12)), m);
-    r->l[2] = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(l1, 40), _mm512_slli_epi64(l2, 24)), m);
-    r->l[3] = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(l2, 28), _mm512_slli_epi64(l3, 36)), m);
+    __m512i s1 = _mm512_or_si512(_mm512_srli_epi64(l0, 52), _mm512_slli_epi64(l1, 12));
+    __m512i s2 = _mm512_or_si512(_mm512_srli_epi64(l1, 40), _mm512_slli_epi64(l2, 24));
+    __m512i s3 = _mm512_or_si512(_mm512_srli_epi64(l2, 28), _mm512_slli_epi64(l3, 36));
+    r->l[1] = _mm512_and_si512(s1, m);
+    r->l[2] = _mm512_and_si512(s2, m);
+    r->l[3] = _mm512_and_si512(s3, m);
     r->l[4] = _mm512_srli_epi64(l3, 16);
 }
 
@@ -340,8 +343,10 @@ static inline NTT_TGT void ntt_v_store(uint64_t *dst, const ntt_v52 *a) {
     const __m512i lo = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
     const __m512i hi = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
     /* b01 = limbs 0 then 1 of elements 0-3, b23 = limbs 2 then 3; c01, c23: elements 4-7 */
-    __m512i b01 = _mm512_permutex2var_epi64(l0, lo, l1), c01 = _mm512_permutex2var_epi64(l0, hi, l1);
-    __m512i b23 = _mm512_permutex2var_epi64(l2, lo, l3), c23 = _mm512_permutex2var_epi64(l2, hi, l3);
+    __m512i b01 = _mm512_permutex2var_epi64(l0, lo, l1);
+    __m512i c01 = _mm512_permutex2var_epi64(l0, hi, l1);
+    __m512i b23 = _mm512_permutex2var_epi64(l2, lo, l3);
+    __m512i c23 = _mm512_permutex2var_epi64(l2, hi, l3);
     const __m512i e01 = _mm512_set_epi64(13, 9, 5, 1, 12, 8, 4, 0);
     const __m512i e23 = _mm512_set_epi64(15, 11, 7, 3, 14, 10, 6, 2);
     _mm512_storeu_si512(dst, _mm512_permutex2var_epi64(b01, e01, b23));
@@ -372,7 +377,8 @@ static inline NTT_TGT void ntt_v_reduce(ntt_v52 *a, const uint64_t *q) {
     const __m512i m = _mm512_set1_epi64(NTT_M52);
     __m512i u[5], borrow = _mm512_setzero_si512();
     for (int j = 0; j < 5; j++) {
-        u[j] = _mm512_sub_epi64(_mm512_sub_epi64(a->l[j], _mm512_set1_epi64((long long)q[j])), borrow);
+        __m512i qj = _mm512_set1_epi64((long long)q[j]);
+        u[j] = _mm512_sub_epi64(_mm512_sub_epi64(a->l[j], qj), borrow);
         borrow = _mm512_srli_epi64(u[j], 63);
         if (j < 4) u[j] = _mm512_and_si512(u[j], m);
     }
@@ -436,8 +442,7 @@ static inline NTT_TGT void ntt_v_twiddle(ntt_v52 *z, const uint64_t *zp) {
 
 /* ntt_bf on canonical data in memory, half a multiple of 8: converts on every stage, so it is
  * used only for stages that span more than an L1 sub-block */
-static NTT_TGT __attribute__((noinline)) void ntt_bf_v(uint64_t *x, size_t half, const uint64_t *zp,
-                                                       int neg) {
+static NTT_TGT void ntt_bf_v(uint64_t *x, size_t half, const uint64_t *zp, int neg) {
     uint64_t *y = x + 4 * half;
     ntt_v52 z;
     if (zp) ntt_v_twiddle(&z, zp);
@@ -459,8 +464,7 @@ static NTT_TGT __attribute__((noinline)) void ntt_bf_v(uint64_t *x, size_t half,
 }
 
 /* ntt_run on rows of eight elements in 52-bit form (values in [0, 2r)) */
-static NTT_TGT __attribute__((noinline)) void ntt_run_v(ntt_v52 *x, unsigned k, size_t hi,
-                                                        const ntt_table *t, int inv) {
+static NTT_TGT void ntt_run_v(ntt_v52 *x, unsigned k, size_t hi, const ntt_table *t, int inv) {
     for (unsigned u = 0; u < k; u++) {
         size_t nblk = (size_t)1 << u, half = (size_t)1 << (k - u - 1), b0 = hi << u;
         ntt_v52 *blk = x;
@@ -542,7 +546,8 @@ static NTT_TGT void ntt_v_tw_lanes(ntt_v52 *w, size_t b0, int nv, const ntt_tabl
 static inline NTT_TGT void ntt_v_deal(ntt_v52 *r, const ntt_v52 *a, const ntt_v52 *b, int sel) {
     const __m512i ev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i od = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
-    for (int j = 0; j < 5; j++) r->l[j] = _mm512_permutex2var_epi64(a->l[j], sel ? od : ev, b->l[j]);
+    for (int j = 0; j < 5; j++)
+        r->l[j] = _mm512_permutex2var_epi64(a->l[j], sel ? od : ev, b->l[j]);
 }
 
 /* (x, y) -> (x + w y, x - w y), a twiddle per lane in the table's Montgomery 2^256 form */
@@ -558,8 +563,8 @@ static inline NTT_TGT void ntt_v_bf_lanes(ntt_v52 *x, ntt_v52 *y, const ntt_v52 
  * transposed so that lanes are rows and each butterfly pairs two vectors, with a twiddle per
  * lane. rho0, a multiple of 8, is the global index of row 0, i.e. its block index at the first
  * of these stages; rows is a multiple of 8. */
-static NTT_TGT __attribute__((noinline)) void ntt_last3_v(ntt_v52 *v, size_t rows, size_t rho0,
-                                                          const ntt_table *t, int inv) {
+static NTT_TGT void ntt_last3_v(ntt_v52 *v, size_t rows, size_t rho0, const ntt_table *t,
+                                int inv) {
     for (size_t g = 0; g < rows; g += 8) {
         size_t rho = rho0 + g;
         ntt_v52 e[8], w8, w4[2], w2[4], a[4];
@@ -600,10 +605,10 @@ static NTT_TGT __attribute__((noinline)) void ntt_last3_v(ntt_v52 *v, size_t row
 }
 
 /* rows of 8 canonical elements <-> 52-bit rows */
-static NTT_TGT __attribute__((noinline)) void ntt_to_v52(ntt_v52 *v, const uint64_t *x, size_t rows) {
+static NTT_TGT void ntt_to_v52(ntt_v52 *v, const uint64_t *x, size_t rows) {
     for (size_t r = 0; r < rows; r++) ntt_v_load(&v[r], x + 32 * r);
 }
-static NTT_TGT __attribute__((noinline)) void ntt_from_v52(uint64_t *x, ntt_v52 *v, size_t rows) {
+static NTT_TGT void ntt_from_v52(uint64_t *x, ntt_v52 *v, size_t rows) {
     for (size_t r = 0; r < rows; r++) {
         ntt_v_reduce(&v[r], NTT_P52); /* [0, 2r) -> canonical */
         ntt_v_store(x + 32 * r, &v[r]);
@@ -614,8 +619,8 @@ static NTT_TGT __attribute__((noinline)) void ntt_from_v52(uint64_t *x, ntt_v52 
 /* Stages s0 .. s0+k-1 of the big transform on one group of 2^k rows of `unit` contiguous
  * elements each; hi is the group's block index at stage s0, so stage s0+u uses blocks
  * hi*2^u .. hi*2^u + 2^u - 1. */
-static __attribute__((noinline)) void ntt_run(uint64_t *x, size_t unit, unsigned k, size_t hi,
-                                              const ntt_table *t, int inv) {
+static void ntt_run(uint64_t *x, size_t unit, unsigned k, size_t hi, const ntt_table *t,
+                    int inv) {
 #ifdef NTT_IFMA
     int vec = ntt_have_ifma();
 #endif
@@ -646,8 +651,7 @@ typedef struct {
 
 #ifdef NTT_IFMA
 /* ntt_scale_run for count and j0 multiples of 8 and 2^sh >= 8: eight factors at once */
-static NTT_TGT __attribute__((noinline)) void ntt_scale_v(uint64_t *x, size_t count, const ntt_scale *s,
-                                                          size_t j0) {
+static NTT_TGT void ntt_scale_v(uint64_t *x, size_t count, const ntt_scale *s, size_t j0) {
     ntt_v52 f, a, t;
     if (!s->lo) ntt_v_bcast(&f, s->hi);
     size_t mask = ((size_t)1 << s->sh) - 1;
@@ -670,10 +674,8 @@ static NTT_TGT __attribute__((noinline)) void ntt_scale_v(uint64_t *x, size_t co
 }
 #endif
 
-/* x[i] *= factor(j0 + i) for i < count. Out of line on purpose: inlined beside the copy loops
- * of the passes, the asm fr_mul can need more registers than gcc has left there. */
-static __attribute__((noinline)) void ntt_scale_run(uint64_t *x, size_t count, const ntt_scale *s,
-                                                    size_t j0) {
+/* x[i] *= factor(j0 + i) for i < count */
+static void ntt_scale_run(uint64_t *x, size_t count, const ntt_scale *s, size_t j0) {
 #ifdef NTT_IFMA
     if (count % 8 == 0 && j0 % 8 == 0 && (!s->lo || s->sh >= 3) && ntt_have_ifma()) {
         ntt_scale_v(x, count, s, j0);
@@ -695,7 +697,7 @@ static __attribute__((noinline)) void ntt_scale_run(uint64_t *x, size_t count, c
 }
 
 /* factor(j) = c * g^j for j < 2^log_n, g and c Montgomery; one allocation, freed with s->hi */
-static int ntt_scale_geom(ntt_scale *s, unsigned log_n, const fe gp, const fe c) {
+static int ntt_scale_geom(ntt_scale *s, unsigned log_n, const fe g, const fe c) {
     unsigned sh = (log_n + 1) / 2;
     size_t nlo = (size_t)1 << sh, nhi = (size_t)1 << (log_n - sh);
     uint64_t *mem = malloc(32 * (nlo + nhi));
@@ -703,8 +705,6 @@ static int ntt_scale_geom(ntt_scale *s, unsigned log_n, const fe gp, const fe c)
     s->hi = mem;
     s->lo = mem + 4 * nhi;
     s->sh = sh;
-    fe g; /* a local copy: see ntt_fill_task */
-    fe_copy(g, gp);
     fr_one(s->lo);
     for (size_t i = 1; i < nlo; i++) fr_mul(s->lo + 4 * i, s->lo + 4 * (i - 1), g);
     fe step; /* g^(2^sh) */

@@ -10,6 +10,8 @@
 #define POSEIDON_MAX_T 17
 /* states per work item of zkagg_poseidon_permute: enough work to outweigh the hand-out */
 #define POSEIDON_STATES_PER_ITEM 64
+/* instances per work item of zkagg_poseidon_absorb_trace (each writes 3 (R_F t + R_P) values) */
+#define POSEIDON_TRACES_PER_ITEM 8
 
 static int poseidon_params_ok(const zkagg_poseidon_params *p) {
     return p && p->t >= 2 && p->t <= POSEIDON_MAX_T && p->rounds_f >= 2 && p->rounds_f % 2 == 0 &&
@@ -31,11 +33,19 @@ static int poseidon_all_canonical(const uint64_t *a, size_t n) {
     return (int)all_below;
 }
 
-static inline void poseidon_sbox(fe x) {
+/* x <- x^5. With a trace (*trace non-NULL), also writes x^2, x^4, x^5 there in canonical form
+ * and advances *trace by 12 limbs: the three wires of the S-box in the circuit gadget. */
+static inline void poseidon_sbox(fe x, uint64_t **trace) {
     fe x2, x4;
     fr_sqr(x2, x);
     fr_sqr(x4, x2);
     fr_mul(x, x4, x);
+    if (*trace) {
+        fr_from_mont(*trace, x2);
+        fr_from_mont(*trace + 4, x4);
+        fr_from_mont(*trace + 8, x);
+        *trace += 12;
+    }
 }
 
 /* 4r, 2r, r */
@@ -120,25 +130,37 @@ static inline void poseidon_dense(fe *s, const uint64_t *m, unsigned t) {
     memcpy(s, out, 32 * (size_t)t);
 }
 
-static inline void poseidon_full_round(fe *s, unsigned t, const uint64_t *c, const uint64_t *m) {
+/* A full round; m == NULL skips the linear layer. */
+static inline void poseidon_full_round(fe *s, unsigned t, const uint64_t *c, const uint64_t *m,
+                                       uint64_t **trace) {
     for (unsigned i = 0; i < t; i++) {
         fr_add(s[i], s[i], c + 4 * i);
-        poseidon_sbox(s[i]);
+        poseidon_sbox(s[i], trace);
     }
-    poseidon_dense(s, m, t);
+    if (m) poseidon_dense(s, m, t);
 }
 
-/* The permutation on a Montgomery-form state. */
-static void poseidon_permute_mont(fe *s, const zkagg_poseidon_params *p) {
+/* The permutation on a Montgomery-form state, in the fast form. With *trace non-NULL it records
+ * every S-box (poseidon_sbox) and stops after the last one, leaving s without the final linear
+ * layer. Inlined into both callers, so the plain permutation carries no trace code.
+ *
+ * The S-box inputs are those of the plain form (state <- M (sbox(state + c)) every round), so the
+ * trace is the plain form's: the first half's full rounds are unchanged up to their last S-box.
+ * After it, the fast state differs from the plain one by linear maps diag(1, X) and by constants
+ * (0, v) moved up from later rounds (optimize.py), both of which leave state[0] alone: the partial
+ * S-box inputs state[0] agree. The sparse matrices compose back to M by the last partial round,
+ * and every moved constant is added back by then, so the second half's full rounds start from the
+ * plain state. tests/test_poseidon_trace.py checks this against the plain-form reference. */
+static inline void poseidon_rounds(fe *s, const zkagg_poseidon_params *p, uint64_t *trace) {
     const unsigned t = p->t, half = p->rounds_f / 2, width = 2 * t - 1;
     const uint64_t *c = p->full_constants;
     for (unsigned k = 0; k < half; k++, c += 4 * t)
-        poseidon_full_round(s, t, c, k + 1 == half ? p->pre_mds : p->mds);
+        poseidon_full_round(s, t, c, k + 1 == half ? p->pre_mds : p->mds, &trace);
     for (unsigned i = 0; i < t; i++) fr_add(s[i], s[i], p->partial_first + 4 * i);
     const uint64_t *sp = p->sparse;
     for (unsigned j = 0; j < p->rounds_p; j++, sp += 4 * width) {
         fe row0, prod;
-        poseidon_sbox(s[0]);
+        poseidon_sbox(s[0], &trace);
         if (j + 1 < p->rounds_p) fr_add(s[0], s[0], p->partial_constants + 4 * j);
         /* sparse matrix: row 0 is dense, below it the identity plus column 0 */
         poseidon_dot(row0, sp, s[0], t);
@@ -148,8 +170,12 @@ static void poseidon_permute_mont(fe *s, const zkagg_poseidon_params *p) {
         }
         fe_copy(s[0], row0);
     }
-    for (unsigned k = half; k < p->rounds_f; k++, c += 4 * t) poseidon_full_round(s, t, c, p->mds);
+    const int traced = trace != NULL;
+    for (unsigned k = half; k < p->rounds_f; k++, c += 4 * t)
+        poseidon_full_round(s, t, c, traced && k + 1 == p->rounds_f ? NULL : p->mds, &trace);
 }
+
+static void poseidon_permute_mont(fe *s, const zkagg_poseidon_params *p) { poseidon_rounds(s, p, NULL); }
 
 typedef struct {
     uint64_t *states;
@@ -235,5 +261,47 @@ int zkagg_poseidon_sponge(uint64_t *out, const uint64_t *data, const size_t *len
     poseidon_sponge_job job = {out, data, lengths, offsets, p};
     (void)zk_parallel_for(n_vectors, poseidon_sponge_task, &job); /* complete even without threads */
     free(offsets);
+    return ZKAGG_OK;
+}
+
+typedef struct {
+    uint64_t *out;
+    const uint64_t *inputs;
+    size_t n_instances, n_out;
+    const zkagg_poseidon_params *p;
+} poseidon_trace_job;
+
+/* One absorb instance: state = M prev + (0, block), then the permutation's S-boxes, recorded. */
+static void poseidon_trace_task(void *ctx, size_t item) {
+    const poseidon_trace_job *job = ctx;
+    const unsigned t = job->p->t, n_in = 2 * t - 1;
+    size_t end = (item + 1) * POSEIDON_TRACES_PER_ITEM;
+    if (end > job->n_instances) end = job->n_instances;
+    for (size_t n = item * POSEIDON_TRACES_PER_ITEM; n < end; n++) {
+        const uint64_t *in = job->inputs + 4 * (size_t)n_in * n;
+        fe s[POSEIDON_MAX_T], x;
+        for (unsigned i = 0; i < t; i++) fr_to_mont(s[i], in + 4 * i);
+        poseidon_dense(s, job->p->mds, t);
+        for (unsigned i = 1; i < t; i++) {
+            fr_to_mont(x, in + 4 * (t + i - 1));
+            fr_add(s[i], s[i], x);
+        }
+        poseidon_rounds(s, job->p, job->out + 4 * job->n_out * n);
+    }
+}
+
+int zkagg_poseidon_absorb_trace(uint64_t *out, const uint64_t *inputs, size_t n_instances,
+                                const zkagg_poseidon_params *p) {
+    if (!poseidon_params_ok(p)) return ZKAGG_ERR_ARG;
+    if (n_instances == 0) return ZKAGG_OK;
+    if (!out || !inputs) return ZKAGG_ERR_ARG;
+    const size_t n_in = 2 * (size_t)p->t - 1;
+    const size_t n_out = 3 * ((size_t)p->rounds_f * p->t + p->rounds_p);
+    /* the byte counts of inputs and out must fit a size_t */
+    if (n_instances > SIZE_MAX / (32 * n_in) || n_instances > SIZE_MAX / (32 * n_out)) return ZKAGG_ERR_ARG;
+    if (!poseidon_all_canonical(inputs, n_instances * n_in)) return ZKAGG_ERR_ARG;
+    poseidon_trace_job job = {out, inputs, n_instances, n_out, p};
+    size_t items = (n_instances + POSEIDON_TRACES_PER_ITEM - 1) / POSEIDON_TRACES_PER_ITEM;
+    (void)zk_parallel_for(items, poseidon_trace_task, &job); /* complete even without threads */
     return ZKAGG_OK;
 }

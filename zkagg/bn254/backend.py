@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -53,7 +53,11 @@ class Backend(Protocol):
     def point_double(self, g: Group, a: Limbs) -> Limbs: ...
     def point_neg(self, g: Group, a: Limbs) -> Limbs: ...
     def point_mul(self, g: Group, p: Limbs, k: Limbs) -> Limbs: ...
-    def msm(self, g: Group, p: Limbs, k: Limbs) -> Limbs: ...
+
+    def msm(self, g: Group, p: Limbs, k: Limbs, cache: dict[str, Any] | None = None) -> Limbs:
+        """sum k_i p_i. `cache` belongs to the (immutable) point array: an engine may keep
+        per-array precomputation there, e.g. the bases in its internal form."""
+        ...
 
 
 def make_backend(name: str) -> Backend:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -197,7 +197,7 @@ class _PointArray(Generic[P]):
     """An immutable array of affine points backed by an (n, limbs) uint64 array (canonical)."""
 
     point_type: ClassVar[type[_Point]]
-    __slots__ = ("_limbs",)
+    __slots__ = ("_limbs", "_cache")
     __hash__ = None  # type: ignore[assignment]
 
     def __init__(self, limbs: npt.ArrayLike) -> None:
@@ -206,12 +206,14 @@ class _PointArray(Generic[P]):
         validate_points(g, arr, "points")
         arr.flags.writeable = False
         self._limbs = arr
+        self._cache: dict[str, Any] = {}
 
     @classmethod
     def _trusted(cls, limbs: Limbs) -> _PointArray[P]:
         obj = cls.__new__(cls)
         limbs.flags.writeable = False
         obj._limbs = limbs
+        obj._cache = {}
         return obj
 
     @classmethod
@@ -272,7 +274,8 @@ class _PointArray(Generic[P]):
         """sum_i k_i * P_i (Pippenger in the native core)."""
         self._same_length(scalars)
         g = self.point_type.group
-        return self.point_type._from_limbs(get_backend().msm(g, self._limbs, scalars.limbs)[0])  # type: ignore[return-value]
+        result = get_backend().msm(g, self._limbs, scalars.limbs, self._cache)
+        return self.point_type._from_limbs(result[0])  # type: ignore[return-value]
 
     def _same_length(self, other: object) -> None:
         if not isinstance(other, (FrArray, _PointArray)):

@@ -142,8 +142,14 @@ class NativeBackend:
         self._fn(g, "mul")(self._ptr(out), self._ptr(self._to_mont(p)), self._ptr(k), len(p))
         return self._from_mont(out)
 
-    def msm(self, g: Group, p: Limbs, k: Limbs) -> Limbs:
+    def msm(self, g: Group, p: Limbs, k: Limbs, cache: dict[str, Any] | None = None) -> Limbs:
         out = self._new(1, POINT_LIMBS[g])
-        rc = self._fn(g, "msm")(self._ptr(out), self._ptr(self._to_mont(p)), self._ptr(k), len(p))
+        if cache is None:
+            bases = self._to_mont(p)
+        else:  # Montgomery form does not depend on the variant
+            bases = cache.get("mont")
+            if bases is None:
+                bases = cache["mont"] = self._to_mont(p)
+        rc = self._fn(g, "msm")(self._ptr(out), self._ptr(bases), self._ptr(k), len(p))
         self._check_rc(rc, "MSM")
         return self._from_mont(out)

@@ -171,7 +171,7 @@ class ReferenceBackend:
     def point_mul(self, g: Group, p: Limbs, k: Limbs) -> Limbs:
         return _rows(g, [ecc.multiply(x, s) for x, s in zip(_points(g, p), limbs_to_ints(k))])
 
-    def msm(self, g: Group, p: Limbs, k: Limbs) -> Limbs:
+    def msm(self, g: Group, p: Limbs, k: Limbs, cache: dict[str, Any] | None = None) -> Limbs:
         acc = ecc.Z1 if g == "g1" else ecc.Z2
         for x, s in zip(_points(g, p), limbs_to_ints(k)):
             acc = ecc.add(acc, ecc.multiply(x, s))

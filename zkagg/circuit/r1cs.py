@@ -143,9 +143,16 @@ class R1CS:
         if len(z) == 0 or z[0] != 1:
             raise InputError("witness[0] must be 1 (the constant wire)")
 
+    def rows(self, z: FrArray) -> tuple[FrArray, FrArray, FrArray]:
+        """(A z, B z, C z): one value per constraint."""
+        self.check_witness_shape(z)
+        return self.a.mul(z), self.b.mul(z), self.c.mul(z)
+
+    @staticmethod
+    def first_failing_row(az: FrArray, bz: FrArray, cz: FrArray) -> int:
+        bad = np.flatnonzero((az * bz - cz).limbs.any(axis=1))
+        return int(bad[0]) if bad.size else -1
+
     def first_unsatisfied(self, z: FrArray) -> int:
         """Index of the first violated constraint for the full witness z, or -1."""
-        self.check_witness_shape(z)
-        diff = self.a.mul(z) * self.b.mul(z) - self.c.mul(z)
-        bad = np.flatnonzero(diff.limbs.any(axis=1))
-        return int(bad[0]) if bad.size else -1
+        return self.first_failing_row(*self.rows(z))

@@ -26,10 +26,11 @@ def prove(pk: ProvingKey, r1cs: R1CS, witness: FrArray | Sequence[int],
         raise LengthError(
             f"witness has {len(z)} wires; the key expects {pk.n_wires} with {pk.vk.n_public} public"
         )
-    bad = r1cs.first_unsatisfied(z)
+    rows = r1cs.rows(z)
+    bad = r1cs.first_failing_row(*rows)
     if bad >= 0:
         raise UnsatisfiedConstraintError(r1cs.label(bad), f"row {bad}")
-    h = quotient(r1cs, z, pk.domain_size)
+    h = quotient(rows, z[: r1cs.n_public + 1], pk.domain_size)
     r_, s_ = ((rng.randrange(R) if rng else secrets.randbelow(R)) for _ in range(2))
     vk, l = pk.vk, pk.vk.n_public
     a = vk.alpha_g1 + pk.a_query.msm(z) + pk.delta_g1 * r_

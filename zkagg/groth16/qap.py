@@ -58,15 +58,16 @@ def pad(x: FrArray, n: int) -> FrArray:
     return FrArray._trusted(out)
 
 
-def quotient(r1cs: R1CS, z: FrArray, n: int) -> FrArray:
-    """Coefficients h_0..h_{n-2} of h = (A(x) B(x) - C(x)) / (x^n - 1) for witness z.
+def quotient(rows: tuple[FrArray, FrArray, FrArray], publics: FrArray, n: int) -> FrArray:
+    """Coefficients h_0..h_{n-2} of h = (A(x) B(x) - C(x)) / (x^n - 1).
 
-    Evaluations on H are the rows A z, B z, C z; h is computed on the coset 5H, where the
-    vanishing polynomial is the constant 5^n - 1."""
-    a_ext, b_ext, c_ext = extended(r1cs)
+    `rows` are A z, B z, C z; the binding rows add the public wires `publics` (constant one
+    first) to A. h is computed on the coset 5H, where the vanishing polynomial is 5^n - 1."""
+    az, bz, cz = rows
+    a_ext = FrArray._trusted(np.concatenate([az.limbs, publics.limbs]))
     cosets = []
-    for m in (a_ext, b_ext, c_ext):
-        coeffs = ntt(pad(m.mul(z), n), inverse=True)
+    for evals in (a_ext, bz, cz):
+        coeffs = ntt(pad(evals, n), inverse=True)
         cosets.append(ntt(coeffs, coset=True))
     z_inv = pow((pow(5, n, R) - 1) % R, -1, R)
     h_coset = (cosets[0] * cosets[1] - cosets[2]) * z_inv
