@@ -126,3 +126,39 @@ def test_template_replay_equals_a_direct_call() -> None:
         evaluate(Use(a, b, out + 1))
     with pytest.raises(CircuitError, match="takes 2 inputs"):
         count(type("Bad", (Use,), {"define": lambda self, api: api.template(tpl, [self.a])})())
+
+
+@dataclass
+class MerklePath(Circuit):
+    leaf: Input = secret()
+    bits: Input = secret([0, 0, 0])
+    siblings: Input = secret([0, 0, 0])
+    root: Input = public()
+
+    def define(self, api: API) -> None:
+        from zkagg.circuits.gadgets import merkle_root
+
+        api.assert_equal(merkle_root(api, self.leaf, self.bits, self.siblings), self.root)
+
+
+def test_merkle_path_gadget_matches_the_tree() -> None:
+    from zkagg.poseidon.merkle import merkle_path, merkle_root, root_from_path
+
+    leaves = [random.Random(5).randrange(R) for _ in range(7)]
+    root = merkle_root(leaves)
+    valid, invalid = [], []
+    for index in (0, 3, 6):
+        path = merkle_path(leaves, index)
+        bits = [(index >> i) & 1 for i in range(3)]
+        assert root_from_path(leaves[index], index, path) == root
+        valid.append(MerklePath(leaves[index], bits, path, root))
+        invalid.append(MerklePath(leaves[index], [b ^ 1 for b in bits], path, root))  # wrong position
+        invalid.append(MerklePath((leaves[index] + 1) % R, bits, path, root))  # wrong leaf
+    invalid.append(MerklePath(leaves[0], [2, 0, 0], merkle_path(leaves, 0), root))  # non-boolean bit
+    check_circuit(valid[:1], invalid[:2])
+    for c in valid[1:]:
+        assert evaluate(c)
+    for c in invalid[2:]:
+        with pytest.raises(UnsatisfiedConstraintError):
+            evaluate(c)
+    assert count(MerklePath()).n_constraints == 3 * (1 + 1 + 240) + 1
