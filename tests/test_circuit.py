@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from zkagg.circuits.gadgets import range_check, select, to_bits
 
 from zkagg.bn254 import FrArray
 from zkagg.circuit import API, Circuit, Input, Var, compile_r1cs, count, evaluate, public, secret
 from zkagg.errors import CircuitError, NonCanonicalError, UnsatisfiedConstraintError
-from zkagg.circuits.gadgets import range_check, select, to_bits
 
 from .harness import check_circuit
 from .strategies import R, fr

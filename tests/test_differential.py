@@ -8,8 +8,8 @@ from functools import reduce
 import pytest
 
 from zkagg import native
-from zkagg.bn254 import FrArray, G1Array, G1Point, G2Array, G2Point, ntt, use_backend
 from zkagg.bench.native import random_points
+from zkagg.bn254 import FrArray, G1Array, G1Point, G2Array, G2Point, ntt, use_backend
 
 from .conftest import BACKENDS
 

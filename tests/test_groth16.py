@@ -11,9 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from zkagg.bn254 import FR_MODULUS, FrArray, G1Point, G2Point
-from zkagg.circuit import API, Circuit, Input, Var, compile_r1cs, evaluate, public, secret
-from zkagg.circuit.circom import r1cs_from_bytes, r1cs_to_bytes, wtns_from_bytes, wtns_to_bytes, write_r1cs, write_wtns
+from zkagg.bn254 import FR_MODULUS, G1Point, G2Point
+from zkagg.circuit import API, Circuit, Input, compile_r1cs, evaluate, public, secret
+from zkagg.circuit.circom import (
+    r1cs_from_bytes,
+    r1cs_to_bytes,
+    write_r1cs,
+    write_wtns,
+    wtns_from_bytes,
+    wtns_to_bytes,
+)
 from zkagg.errors import (
     InputError,
     LengthError,
@@ -22,7 +29,16 @@ from zkagg.errors import (
     SetupError,
     UnsatisfiedConstraintError,
 )
-from zkagg.groth16 import Proof, ProvingKey, VerifyingKey, contribute, prove, setup, verify, verify_setup
+from zkagg.groth16 import (
+    Proof,
+    ProvingKey,
+    VerifyingKey,
+    contribute,
+    prove,
+    setup,
+    verify,
+    verify_setup,
+)
 from zkagg.groth16.setup import ToxicWaste, check_nondegenerate, keys_from_toxic_waste
 
 R = FR_MODULUS

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from zkagg.circuits.gadgets import permute, poseidon_hash, sponge
 
 from zkagg.bn254 import FrArray
 from zkagg.circuit import API, Circuit, Input, Var, compile_r1cs, count, evaluate, public, secret
 from zkagg.circuit.template import Template
-from zkagg.circuits.gadgets import permute, poseidon_hash, sponge
 from zkagg.errors import CircuitError, UnsatisfiedConstraintError
 from zkagg.poseidon.reference import permute as ref_permute
 from zkagg.poseidon.reference import poseidon_hash as ref_hash

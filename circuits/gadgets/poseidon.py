@@ -10,18 +10,20 @@ Preconditions: inputs are field elements (any Var); the sponge spec is in zkagg.
 The sponge replays one template per block ("absorb a block, permute"). Its inputs are the
 previous permutation's last S-box outputs (t wires; the state is their MDS image, a free linear
 combination) and the block (t - 1 wires), so instances chain through wires and the builder copies
-rows instead of re-deriving them. The first block starts from the constant state (L, 0, ..., 0),
+rows instead of re-deriving them. The evaluator takes each instance's wire values from
+zkagg.poseidon.absorb_trace (the native core, unless the reference backend is selected). The first block starts from the constant state (L, 0, ..., 0),
 passed as the constant inputs M^-1 (L, 0, ..., 0).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, partial
 
 from zkagg.circuit import API, Var
 from zkagg.circuit.template import Template
 from zkagg.circuit.var import R, as_var
+from zkagg.poseidon import absorb_trace
 from zkagg.poseidon.optimize import mat_inv, mat_vec
 from zkagg.poseidon.params import check_width, constants
 from zkagg.poseidon.reference import DEFAULT_WIDTH
@@ -66,33 +68,6 @@ def poseidon_hash(api: API, inputs: Sequence[Var | int]) -> Var:
     return permute(api, [0, *inputs])[0]
 
 
-def _trace(t: int, values: list[int]) -> list[int]:
-    """The internal wires of one absorb-permute instance (x^2, x^4, x^5 per S-box, in order)."""
-    p = constants(t)
-    prev, block = values[:t], values[t:]
-    s = mat_vec([list(r) for r in p.mds], prev)
-    s = [s[0]] + [(x + b) % R for x, b in zip(s[1:], block)]
-    out: list[int] = []
-    half, last = p.rounds_f // 2, p.rounds_f + p.rounds_p - 1
-
-    def box(x: int) -> int:
-        x2 = x * x % R
-        x4 = x2 * x2 % R
-        x5 = x4 * x % R
-        out.extend((x2, x4, x5))
-        return x5
-
-    for k in range(last + 1):
-        s = [(x + c) % R for x, c in zip(s, p.round_constants[k * t : (k + 1) * t])]
-        if half <= k < half + p.rounds_p:
-            s[0] = box(s[0])
-        else:
-            s = [box(x) for x in s]
-        if k < last:
-            s = mat_vec([list(r) for r in p.mds], s)
-    return out
-
-
 @cache
 def absorb_template(t: int) -> Template:
     """Template: inputs (previous last S-box outputs: t, block: t - 1) -> last S-box outputs."""
@@ -104,7 +79,7 @@ def absorb_template(t: int) -> Template:
         state = [state[0]] + [x + b for x, b in zip(state[1:], block)]
         return _rounds(api, state)
 
-    return Template(f"absorb{t}", 2 * t - 1, fn, trace=lambda v: _trace(t, v))
+    return Template(f"absorb{t}", 2 * t - 1, fn, trace=partial(absorb_trace, t))
 
 
 @cache

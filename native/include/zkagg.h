@@ -90,6 +90,21 @@ void zkagg_g2_neg(uint64_t *out, const uint64_t *a, size_t n);
 void zkagg_g2_mul(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n);
 int zkagg_g2_msm(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n);
 
+/* ---- pairing: the optimal ate pairing e: G1 x G2 -> F_q12 (native/src/pairing.c) ----
+ * g1: n G1 points (8 limbs each), g2: n G2 points (16 limbs each), affine Montgomery as above.
+ * The points are ASSUMED VALID: on their curves and, for G2, in the order-r subgroup (the
+ * Python layer validates every point it builds); invalid points give meaningless results.
+ * Pairs with a point at infinity contribute 1; n = 0 is the empty product 1. Threads across
+ * pairs. Not constant-time (pairing inputs are public).
+ * zkagg_pairing_check: 1 if prod_i e(P_i, Q_i) == 1, 0 if not, or a negative ZKAGG_ERR_*.
+ * zkagg_pairing (for tests): out = prod_i e(P_i, Q_i), or with final_exp = 0 the product of the
+ * Miller-loop values before the final exponentiation; 12 CANONICAL F_q elements, the
+ * coefficients of the tower F_q12 = F_q6[w]/(w^2 - v), F_q6 = F_q2[v]/(v^3 - (9+u)), in the
+ * order c0.a0.re, c0.a0.im, c0.a1.re, ..., c0.a2.im, c1.a0.re, ..., c1.a2.im for
+ * (c0 + c1 w), c = a0 + a1 v + a2 v^2, a = re + im u (so w^6 = 9 + u). */
+int zkagg_pairing_check(const uint64_t *g1, const uint64_t *g2, size_t n);
+int zkagg_pairing(uint64_t *out, const uint64_t *g1, const uint64_t *g2, size_t n, int final_exp);
+
 /* ---- Poseidon over F_r (circomlib's instances: x^5 S-box, widths t = 2..17) ----
  * The parameters come from zkagg/poseidon (Grain-derived, pinned), in the fast form of the
  * Poseidon paper's appendix B (sparse partial rounds; see zkagg/poseidon/optimize.py), with

@@ -116,8 +116,16 @@ static inline void CV_(msm_apply2)(CV_(msm_ws) *w, const uint64_t *pts, size_t j
     unsigned na = w->bi[ja] & 1, nb = w->bi[jb] & 1;
     w->st[w->bb[ja]] &= (uint8_t)~MSM_BUSY;
     w->st[w->bb[jb]] &= (uint8_t)~MSM_BUSY;
-    if (na) F_ADD(la, pa + NL, ba + NL); else F_SUB(la, pa + NL, ba + NL);
-    if (nb) F_ADD(lb, pb + NL, bb + NL); else F_SUB(lb, pb + NL, bb + NL);
+    if (na) {
+        F_ADD(la, pa + NL, ba + NL);
+    } else {
+        F_SUB(la, pa + NL, ba + NL);
+    }
+    if (nb) {
+        F_ADD(lb, pb + NL, bb + NL);
+    } else {
+        F_SUB(lb, pb + NL, bb + NL);
+    }
     F_MUL(ta, inva, w->pre[ja]);
     F_MUL(tb, invb, w->pre[jb]);
     F_MUL(inva, inva, w->den[ja]);
@@ -130,8 +138,16 @@ static inline void CV_(msm_apply2)(CV_(msm_ws) *w, const uint64_t *pts, size_t j
     F_SUB(xb, xb, bb);
     F_SUB(xa, xa, pa);
     F_SUB(xb, xb, pb);
-    if (na) F_SUB(ta, xa, ba); else F_SUB(ta, ba, xa);
-    if (nb) F_SUB(tb, xb, bb); else F_SUB(tb, bb, xb);
+    if (na) {
+        F_SUB(ta, xa, ba);
+    } else {
+        F_SUB(ta, ba, xa);
+    }
+    if (nb) {
+        F_SUB(tb, xb, bb);
+    } else {
+        F_SUB(tb, bb, xb);
+    }
     F_MUL(ta, ta, la);
     F_MUL(tb, tb, lb);
     F_SUB(ba + NL, ta, ba + NL);
@@ -512,6 +528,7 @@ static int CV_(msm)(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t 
     int threads = zk_threads();
     msm_plan_t pl = msm_plan(n, threads, CV_MSM_MAX_H, CV_MSM_BATCH);
     size_t items = (size_t)pl.W * pl.S;
+    if (pl.batch < 2) pl.batch = 0; /* the reduction needs 2K <= batch with K >= 1 */
     /* chains of the affine reduction: 2K <= B entries per round, at least 2 buckets per chain */
     size_t K = pl.batch / 2 < MSM_CHAINS ? pl.batch / 2 : MSM_CHAINS;
     if (K > pl.H / 2) K = pl.H / 2;

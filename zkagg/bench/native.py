@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import random
 import time
+from functools import partial
 from typing import Any
 
 import numpy as np
 from py_ecc import optimized_bn128 as ecc
 
 from .. import native
-from ..bn254 import FrArray, G1Array, G1Point, G2Array, G2Point, ntt, use_backend
+from ..bn254 import FrArray, G1Array, G1Point, G2Array, ntt, use_backend
 from .timing import machine_info, median_seconds
 
 SEED = 20261122
 
 
-def random_points(cls: type[G1Array] | type[G2Array], n: int, rng: random.Random) -> Any:
-    """n pseudo-random points cheaply: sums a_i + b_j of two small random sets."""
-    gen = G1Point.generator() if cls is G1Array else G2Point.generator()
+def random_points(cls: Any, n: int, rng: random.Random) -> Any:
+    """n pseudo-random points of G1Array or G2Array cheaply: sums a_i + b_j of two small
+    random sets."""
+    gen = cls.point_type.generator()
     side = max(2, int(n**0.5) + 1)
     seeds = cls.from_points([gen] * side).scalar_mul(FrArray.random(side, rng)).limbs
     i = np.arange(n)
@@ -59,12 +61,12 @@ def _measure(lib: Any, quick: bool) -> dict[str, Any]:
             for log_n in msm_sizes:
                 n = 1 << log_n
                 points, scalars = random_points(cls, n, rng), FrArray.random(n, rng)
-                out[key][str(log_n)] = median_seconds(lambda: points.msm(scalars), 3)
+                out[key][str(log_n)] = median_seconds(partial(points.msm, scalars), 3)
         for key, kw in (("ntt_s", {}), ("intt_s", {"inverse": True}), ("coset_ntt_s", {"coset": True})):
             out[key] = {}
             for log_n in ntt_sizes:
                 values = FrArray.random(1 << log_n, rng)
-                out[key][str(log_n)] = median_seconds(lambda: ntt(values, **kw), 5)
+                out[key][str(log_n)] = median_seconds(partial(ntt, values, **kw), 5)
         g = G1Array.from_points([G1Point.generator()] * 64)
         ks = FrArray.random(64, rng)
         out["zkagg_g1_mul_ms"] = median_seconds(lambda: g.scalar_mul(ks), 5) / 64 * 1e3

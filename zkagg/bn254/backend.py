@@ -59,6 +59,12 @@ class Backend(Protocol):
         per-array precomputation there, e.g. the bases in its internal form."""
         ...
 
+    def pairing_check(self, g1: Limbs, g2: Limbs) -> bool:
+        """True iff prod_i e(g1[i], g2[i]) == 1 (optimal ate pairing; the empty product is 1).
+        The points must be valid (on the curve, G2 in the subgroup: the caller validated them);
+        pairs with a point at infinity contribute 1."""
+        ...
+
 
 def make_backend(name: str) -> Backend:
     """'reference', 'native' (variant from ZKAGG_NATIVE), 'native-asm' or 'native-portable'."""

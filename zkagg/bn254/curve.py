@@ -36,12 +36,10 @@ def _on_curve(group: Group, c: Sequence[int]) -> bool:
     if not any(c):
         return True
     if group == "g1":
-        x, y = c
-        return (y * y - x * x * x - G1_B) % Q == 0
-    x, y = (c[0], c[1]), (c[2], c[3])
-    rhs = _fq2_mul(_fq2_mul(x, x), x)
-    rhs = ((rhs[0] + G2_B[0]) % Q, (rhs[1] + G2_B[1]) % Q)
-    return _fq2_mul(y, y) == rhs
+        return (c[1] * c[1] - c[0] ** 3 - G1_B) % Q == 0
+    x2, y2 = (c[0], c[1]), (c[2], c[3])
+    cube = _fq2_mul(_fq2_mul(x2, x2), x2)
+    return _fq2_mul(y2, y2) == ((cube[0] + G2_B[0]) % Q, (cube[1] + G2_B[1]) % Q)
 
 
 def validate_points(group: Group, limbs: Limbs, name: str) -> None:
@@ -190,7 +188,7 @@ class G2Point(_Point):
         return cls(*G2_GENERATOR)
 
 
-A = TypeVar("A", bound="_PointArray[G1Point]")
+A = TypeVar("A", bound="_PointArray[Any]")
 
 
 class _PointArray(Generic[P]):
@@ -209,7 +207,7 @@ class _PointArray(Generic[P]):
         self._cache: dict[str, Any] = {}
 
     @classmethod
-    def _trusted(cls, limbs: Limbs) -> _PointArray[P]:
+    def _trusted(cls: type[A], limbs: Limbs) -> A:
         obj = cls.__new__(cls)
         limbs.flags.writeable = False
         obj._limbs = limbs
@@ -217,7 +215,7 @@ class _PointArray(Generic[P]):
         return obj
 
     @classmethod
-    def from_points(cls, points: Iterable[P]) -> _PointArray[P]:
+    def from_points(cls: type[A], points: Iterable[Any]) -> A:
         pts = list(points)
         for i, p in enumerate(pts):
             if type(p) is not cls.point_type:
@@ -228,7 +226,7 @@ class _PointArray(Generic[P]):
         return cls._trusted(np.concatenate([p._limbs() for p in pts]))
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> _PointArray[P]:
+    def from_bytes(cls: type[A], data: bytes) -> A:
         size = cls.point_type.encoded_size
         if len(data) % size:
             raise LengthError(f"points are {size} bytes each; {len(data)} bytes is not a multiple")
@@ -259,13 +257,13 @@ class _PointArray(Generic[P]):
             return NotImplemented
         return bool(np.array_equal(self._limbs, other._limbs))  # type: ignore[attr-defined]
 
-    def __add__(self, other: _PointArray[P]) -> _PointArray[P]:
+    def __add__(self: A, other: A) -> A:
         """Element-wise sum."""
         self._same_length(other)
         g = self.point_type.group
         return self._trusted(get_backend().point_add(g, self._limbs, other._limbs))
 
-    def scalar_mul(self, scalars: FrArray) -> _PointArray[P]:
+    def scalar_mul(self: A, scalars: FrArray) -> A:
         """Element-wise k_i * P_i."""
         self._same_length(scalars)
         return self._trusted(get_backend().point_mul(self.point_type.group, self._limbs, scalars.limbs))

@@ -70,7 +70,7 @@ class FrArray:
     def random(cls, n: int, rng: random.Random | None = None) -> FrArray:
         """Uniform elements; from the OS CSPRNG unless a (seeded, for tests) rng is given."""
         source = rng if rng is not None else secrets.SystemRandom()
-        out = []
+        out: list[int] = []
         while len(out) < n:
             v = source.getrandbits(254)
             if v < FR_MODULUS:
@@ -132,7 +132,9 @@ class FrArray:
         return FrArray._trusted(get_backend().fr_neg(self._limbs))
 
     def __mul__(self, other: FrArray | int) -> FrArray:
-        if isinstance(other, int) and not isinstance(other, bool):
+        if isinstance(other, int):
+            if isinstance(other, bool):
+                raise InputError("expected an FrArray or an int, not a bool")
             return FrArray._trusted(get_backend().fr_scale(self._limbs, other % FR_MODULUS))
         self._same_length(other)
         return FrArray._trusted(get_backend().fr_mul(self._limbs, other._limbs))

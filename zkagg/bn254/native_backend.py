@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from .. import native
-from ..errors import InputError, NativeError, NotInvertibleError
+from ..errors import InputError, LengthError, NativeError, NotInvertibleError
 from .backend import CSR, POINT_LIMBS, Group
-from .limbs import Limbs, ints_to_limbs, limbs_to_ints
 from .constants import FR_MODULUS
+from .limbs import Limbs, ints_to_limbs, limbs_to_ints
 
 OK, ERR_ALLOC, ERR_ARG, ERR_ZERO = 0, -1, -2, -3
 
@@ -147,9 +147,18 @@ class NativeBackend:
         if cache is None:
             bases = self._to_mont(p)
         else:  # Montgomery form does not depend on the variant
-            bases = cache.get("mont")
-            if bases is None:
-                bases = cache["mont"] = self._to_mont(p)
+            if "mont" not in cache:
+                cache["mont"] = self._to_mont(p)
+            bases = cache["mont"]
         rc = self._fn(g, "msm")(self._ptr(out), self._ptr(bases), self._ptr(k), len(p))
         self._check_rc(rc, "MSM")
         return self._from_mont(out)
+
+    # ---- pairing ----
+    def pairing_check(self, g1: Limbs, g2: Limbs) -> bool:
+        if len(g1) != len(g2):
+            raise LengthError(f"pairing check of {len(g1)} G1 points and {len(g2)} G2 points")
+        rc = self.lib.zkagg_pairing_check(self._ptr(self._to_mont(g1)), self._ptr(self._to_mont(g2)), len(g1))
+        if rc < 0:
+            self._check_rc(rc, "pairing check")
+        return bool(rc == 1)

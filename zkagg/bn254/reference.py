@@ -1,4 +1,4 @@
-"""Reference engine: Python ints for F_r and the NTT, py-ecc for the curves.
+"""Reference engine: Python ints for F_r and the NTT, py-ecc for the curves and the pairing.
 
 Readable and slow (a G1 scalar multiplication takes milliseconds); it is the twin that the native
 core is tested against, and what ZKAGG_BACKEND=reference runs.
@@ -10,7 +10,7 @@ from typing import Any
 
 from py_ecc import optimized_bn128 as ecc
 
-from ..errors import InputError, NotInvertibleError
+from ..errors import InputError, LengthError, NotInvertibleError
 from .backend import CSR, POINT_LIMBS, Group
 from .constants import FQ_MODULUS, FR_GENERATOR, FR_MODULUS, FR_TWO_ADICITY
 from .limbs import Limbs, ints_to_limbs, limbs_to_ints
@@ -176,3 +176,14 @@ class ReferenceBackend:
         for x, s in zip(_points(g, p), limbs_to_ints(k)):
             acc = ecc.add(acc, ecc.multiply(x, s))
         return _rows(g, [acc])
+
+    def pairing_check(self, g1: Limbs, g2: Limbs) -> bool:
+        """py-ecc's optimal ate pairing: one Miller loop per pair, one final exponentiation."""
+        if len(g1) != len(g2):
+            raise LengthError(f"pairing check of {len(g1)} G1 points and {len(g2)} G2 points")
+        acc = ecc.FQ12.one()
+        for p, q in zip(_points("g1", g1), _points("g2", g2)):
+            if ecc.is_inf(p) or ecc.is_inf(q):
+                continue
+            acc = acc * ecc.pairing(q, p, final_exponentiate=False)
+        return bool(ecc.final_exponentiate(acc) == ecc.FQ12.one())

@@ -20,14 +20,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol, Union
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .var import Var
 
 if TYPE_CHECKING:
     from .template import Template
 
-Input = Union[int, Var, list[Any]]
+#: the type of an input field: an int (or a list of them) when assigned, a Var inside define()
+Input = Any
 PUBLIC, SECRET = "public", "secret"
 
 

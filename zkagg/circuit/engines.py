@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import CircuitError, NonCanonicalError, UnsatisfiedConstraintError
-from .define import PUBLIC, SECRET, Circuit
 import numpy as np
 
+from ..errors import CircuitError, NonCanonicalError, UnsatisfiedConstraintError
+from .define import PUBLIC, SECRET, Circuit
 from .r1cs import R1CS, SparseMatrix
 from .template import Template
 from .var import R, Var, as_var
@@ -124,7 +124,7 @@ class Engine:
             return [self._new_wire(None) for _ in range(n_out)]
         if len(values) != n_out or not all(isinstance(v, int) and 0 <= v < R for v in values):
             raise CircuitError(f"hint at {self.label} must return {n_out} field elements")
-        return [self._new_wire(lambda v=v: v) for v in values]
+        return [self._new_wire(_constant(v)) for v in values]
 
     def value(self, v: Var) -> int:
         raise CircuitError(f"{type(self).__name__} has no values")
@@ -163,6 +163,10 @@ class Engine:
     def _instantiate(self, tpl: Template, ins: list[Var], base: int) -> None:
         """Account for the instance's constraints; subclasses also record or evaluate them."""
         self.n_constraints += tpl.recording.a.n_rows
+
+
+def _constant(v: int) -> Callable[[], int]:
+    return lambda: v
 
 
 class Evaluator(Engine):
@@ -266,7 +270,9 @@ class R1CSBuilder(Engine):
         return R1CS(
             self.n_wires,
             self.n_public,
-            *(SparseMatrix.concat([blk[i] for blk in self._blocks]) for i in range(3)),
+            SparseMatrix.concat([blk[0] for blk in self._blocks]),
+            SparseMatrix.concat([blk[1] for blk in self._blocks]),
+            SparseMatrix.concat([blk[2] for blk in self._blocks]),
             tuple(self.labels),
             np.concatenate(labels) if labels else np.zeros(0, dtype=np.int32),
         )

@@ -32,13 +32,13 @@ def prove(pk: ProvingKey, r1cs: R1CS, witness: FrArray | Sequence[int],
         raise UnsatisfiedConstraintError(r1cs.label(bad), f"row {bad}")
     h = quotient(rows, z[: r1cs.n_public + 1], pk.domain_size)
     r_, s_ = ((rng.randrange(R) if rng else secrets.randbelow(R)) for _ in range(2))
-    vk, l = pk.vk, pk.vk.n_public
+    vk, n_pub = pk.vk, pk.vk.n_public
     a = vk.alpha_g1 + pk.a_query.msm(z) + pk.delta_g1 * r_
     b2 = vk.beta_g2 + pk.b_g2_query.msm(z) + vk.delta_g2 * s_
     b1 = pk.beta_g1 + pk.b_g1_query.msm(z) + pk.delta_g1 * s_
-    c = (pk.l_query.msm(z[l + 1 :]) + pk.h_query.msm(h) + a * s_ + b1 * r_
+    c = (pk.l_query.msm(z[n_pub + 1 :]) + pk.h_query.msm(h) + a * s_ + b1 * r_
          + pk.delta_g1 * (-r_ * s_ % R))
     proof = Proof(a, b2, c)
-    if not verify(vk, z[1 : l + 1].to_ints(), proof):
+    if not verify(vk, z[1 : n_pub + 1].to_ints(), proof):
         raise ProofError("the new proof does not verify: the proving key does not match the verifying key")
     return proof

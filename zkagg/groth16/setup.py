@@ -47,11 +47,15 @@ def _rand_nonzero(rng: random.Random | None) -> int:
             return v
 
 
-def _times(gen: G1Point | G2Point, scalars: FrArray) -> G1Array | G2Array:
-    """Fixed-base multiples gen * s_i."""
-    cls = G1Array if isinstance(gen, G1Point) else G2Array
-    base = cls.from_points([gen])
-    return cls._trusted(np.repeat(base.limbs, len(scalars), axis=0)).scalar_mul(scalars)
+def _times_g1(scalars: FrArray) -> G1Array:
+    """Fixed-base multiples s_i * G1."""
+    gen = G1Array.from_points([G1Point.generator()])
+    return G1Array._trusted(np.repeat(gen.limbs, len(scalars), axis=0)).scalar_mul(scalars)
+
+
+def _times_g2(scalars: FrArray) -> G2Array:
+    gen = G2Array.from_points([G2Point.generator()])
+    return G2Array._trusted(np.repeat(gen.limbs, len(scalars), axis=0)).scalar_mul(scalars)
 
 
 def keys_from_toxic_waste(r1cs: R1CS, t: ToxicWaste) -> ProvingKey:
@@ -63,12 +67,12 @@ def keys_from_toxic_waste(r1cs: R1CS, t: ToxicWaste) -> ProvingKey:
         raise SetupError("tau lies in the evaluation domain: every IC point would be degenerate")
     lag = lagrange_at(t.tau, n)
     a_ext, b_ext, c_ext = extended(r1cs)
-    m, l = r1cs.n_wires, r1cs.n_public
+    m, n_pub = r1cs.n_wires, r1cs.n_public
     lag = lag[: a_ext.n_rows]  # rows past the constraints have no entries
     u, v, w = (mat.mul_transposed(lag, m) for mat in (a_ext, b_ext, c_ext))
     mixed = u * t.beta + v * t.alpha + w
     g1, g2 = G1Point.generator(), G2Point.generator()
-    ic = _times(g1, mixed[: l + 1] * pow(t.gamma, -1, R))
+    ic = _times_g1(mixed[: n_pub + 1] * pow(t.gamma, -1, R))
     z_tau = (pow(t.tau, n, R) - 1) % R
     powers, acc = [], z_tau * pow(t.delta, -1, R) % R
     for _ in range(n - 1):
@@ -79,11 +83,11 @@ def keys_from_toxic_waste(r1cs: R1CS, t: ToxicWaste) -> ProvingKey:
         vk=vk,
         beta_g1=g1 * t.beta,
         delta_g1=g1 * t.delta,
-        a_query=_times(g1, u),
-        b_g1_query=_times(g1, v),
-        b_g2_query=_times(g2, v),
-        l_query=_times(g1, mixed[l + 1 :] * pow(t.delta, -1, R)),
-        h_query=_times(g1, FrArray.from_ints(powers)),
+        a_query=_times_g1(u),
+        b_g1_query=_times_g1(v),
+        b_g2_query=_times_g2(v),
+        l_query=_times_g1(mixed[n_pub + 1 :] * pow(t.delta, -1, R)),
+        h_query=_times_g1(FrArray.from_ints(powers)),
         domain_size=n,
     )
     check_nondegenerate(pk)

@@ -6,6 +6,10 @@ zkagg/poseidon/reference.py. Everything runs on the native core by default; the 
 pure-Python twin runs under `ZKAGG_BACKEND=reference` or `zkagg.bn254.use_backend("reference")`
 (the engine follows the bn254 backend, including its native variant).
 
+`absorb_trace(t, values)` is the witness of one absorb step of the sponge gadget (the internal
+wires of circuits/gadgets/poseidon.py's template, spec in reference.absorb_trace);
+`absorb_trace_many` computes many independent steps in one threaded native call.
+
 All inputs must be canonical field elements (ints in [0, r) or FrArray): NonCanonicalError
 otherwise, never a silent reduction.
 """
@@ -18,15 +22,18 @@ from functools import cache
 import numpy as np
 
 from ..bn254 import FrArray, get_backend
+from ..bn254.field import first_not_below
 from ..bn254.limbs import Limbs, ints_to_limbs, limbs_to_ints
-from ..errors import InputError, LengthError
+from ..errors import InputError, LengthError, NonCanonicalError
 from . import reference
 from .native import NativePoseidon
 from .params import MAX_WIDTH, R, check_width
-from .reference import DEFAULT_WIDTH, check_canonical
+from .reference import DEFAULT_WIDTH, check_canonical, trace_length
 
 __all__ = [
     "DEFAULT_WIDTH",
+    "absorb_trace",
+    "absorb_trace_many",
     "poseidon_ex",
     "poseidon_hash",
     "poseidon_hash_many",
@@ -115,3 +122,48 @@ def poseidon_sponge_many(
         return [reference.sponge(limbs_to_ints(a), width) for a in limbs]
     data = np.concatenate(limbs) if len(limbs) > 1 else limbs[0]
     return limbs_to_ints(eng.sponge_many(data, [len(a) for a in limbs], width))
+
+
+def absorb_trace(t: int, values: Sequence[int]) -> list[int]:
+    """The internal wire values of one absorb step of the width-t sponge gadget: values = prev (t
+    elements) + block (t - 1); returns x^2, x^4, x^5 per S-box in order (reference.absorb_trace)."""
+    eng = _engine()
+    if eng is None:
+        return reference.absorb_trace(t, values)
+    check_width(t)
+    vals = check_canonical(values, "values")
+    if len(vals) != 2 * t - 1:
+        raise LengthError(f"values must hold 2t - 1 = {2 * t - 1} elements, not {len(vals)}")
+    return limbs_to_ints(eng.absorb_trace(ints_to_limbs(vals, R, "values"), t, trace_length(t)))
+
+
+def absorb_trace_many(t: int, inputs: FrArray | np.ndarray) -> Limbs:
+    """absorb_trace of n independent instances, threaded in the native core.
+
+    inputs: an FrArray of n * (2t - 1) elements (instance after instance), or canonical limbs of
+    shape (n, 2t - 1, 4). Returns limbs of shape (n, trace_length(t), 4)."""
+    check_width(t)
+    n_in = 2 * t - 1
+    if isinstance(inputs, FrArray):
+        if len(inputs) % n_in:
+            raise LengthError(f"inputs must hold a multiple of 2t - 1 = {n_in} elements, not {len(inputs)}")
+        flat = inputs.limbs
+    else:
+        arr = np.asarray(inputs)
+        if arr.dtype != np.uint64:
+            raise LengthError(f"inputs must have dtype uint64, not {arr.dtype}")
+        if arr.ndim != 3 or arr.shape[1:] != (n_in, 4):
+            raise LengthError(f"inputs must have shape (n, {n_in}, 4), not {arr.shape}")
+        flat = np.ascontiguousarray(arr).reshape(-1, 4)
+        bad = first_not_below(flat, R)
+        if bad >= 0:
+            raise NonCanonicalError(f"inputs[{bad // n_in}, {bad % n_in}] is not below r")
+    n, n_out = len(flat) // n_in, trace_length(t)
+    eng = _engine()
+    if eng is None:
+        vals = limbs_to_ints(flat)
+        out = [v for k in range(n) for v in reference.absorb_trace(t, vals[k * n_in : (k + 1) * n_in])]
+        limbs = ints_to_limbs(out, R, "trace") if out else np.empty((0, 4), dtype=np.uint64)
+    else:
+        limbs = eng.absorb_trace(flat, t, n_out)
+    return limbs.reshape(n, n_out, 4)

@@ -90,3 +90,17 @@ class NativePoseidon:
         )
         self._check(rc, "sponge")
         return out
+
+    def absorb_trace(self, inputs: Limbs, t: int, n_out: int) -> Limbs:
+        """Absorb-step traces of n instances: inputs (n * (2t - 1), 4) canonical limbs, each
+        instance's prev then block; returns (n * n_out, 4) limbs, n_out = trace_length(t)."""
+        n = len(inputs) // (2 * t - 1)
+        out = np.empty((n * n_out, 4), dtype=np.uint64)
+        if n == 0:
+            return out
+        src = np.ascontiguousarray(inputs, dtype=np.uint64)
+        rc = self.lib.zkagg_poseidon_absorb_trace(
+            self.ffi.from_buffer("uint64_t[]", out), self.ffi.from_buffer("uint64_t[]", src), n, self._params(t)
+        )
+        self._check(rc, "absorb trace")
+        return out

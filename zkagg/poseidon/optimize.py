@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from .params import R, PoseidonParams, constants
+from .params import PoseidonParams, R, constants
 
 Matrix = list[list[int]]
 

@@ -24,6 +24,12 @@ Every absorb step is circomlibjs `poseidon(state[1:] + block, state[0], t)` with
 element-wise sum mod r (that is how tests/vectors/make_poseidon.mjs computes the sponge), and a
 vector of exactly t - 1 elements hashes to `poseidon(vector, t - 1, 1)`. Inputs must be canonical (< r): nothing is reduced silently, since
 x and x + r hashing alike would let two different vectors share one commitment.
+
+`absorb_trace(t, values)` is the witness of one absorb step of the sponge gadget
+(circuits/gadgets/poseidon.py): values = prev (t) + block (t - 1), the state is
+M prev + (0, block) (prev being the previous permutation's last S-box outputs, whose MDS image is
+the previous state), and the result lists x^2, x^4, x^5 for every S-box of the permutation in
+order: all t elements (index order) in full rounds, element 0 in partial rounds.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import InputError, LengthError, NonCanonicalError
-from .params import MAX_WIDTH, R, PoseidonParams, check_width, constants
+from .params import MAX_WIDTH, PoseidonParams, R, check_width, constants
 
 DEFAULT_WIDTH = 17
 
@@ -89,6 +95,43 @@ def poseidon_ex(inputs: Sequence[int], init_state: int = 0, n_out: int = 1) -> l
 def poseidon_hash(inputs: Sequence[int]) -> int:
     """circomlibjs `poseidon(inputs)` for 1..16 canonical inputs."""
     return poseidon_ex(inputs)[0]
+
+
+def trace_length(t: int) -> int:
+    """The number of values absorb_trace returns for width t: 3 per S-box."""
+    p = constants(t)
+    return 3 * (p.rounds_f * t + p.rounds_p)
+
+
+def absorb_trace(t: int, values: Sequence[int]) -> list[int]:
+    """The internal wire values of one absorb step of width t (see the module doc)."""
+    check_width(t)
+    vals = check_canonical(values, "values")
+    if len(vals) != 2 * t - 1:
+        raise LengthError(f"values must hold 2t - 1 = {2 * t - 1} elements, not {len(vals)}")
+    p = constants(t)
+    prev, block = vals[:t], vals[t:]
+    s = [sum(m * x for m, x in zip(row, prev)) % R for row in p.mds]
+    s = [s[0]] + [(x + b) % R for x, b in zip(s[1:], block)]
+    out: list[int] = []
+
+    def box(x: int) -> int:
+        x2 = x * x % R
+        x4 = x2 * x2 % R
+        x5 = x4 * x % R
+        out.extend((x2, x4, x5))
+        return x5
+
+    half, last = p.rounds_f // 2, p.rounds_f + p.rounds_p - 1
+    for k in range(last + 1):
+        s = [(x + c) % R for x, c in zip(s, p.round_constants[k * t : (k + 1) * t])]
+        if half <= k < half + p.rounds_p:
+            s[0] = box(s[0])
+        else:
+            s = [box(x) for x in s]
+        if k < last:  # the last linear layer is outside the step's wires
+            s = [sum(m * x for m, x in zip(row, s)) % R for row in p.mds]
+    return out
 
 
 def sponge(values: Sequence[int], width: int = DEFAULT_WIDTH) -> int:
