@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from zkagg.circuits.gadgets import sponge
 
 from zkagg.bn254 import FrArray, use_backend
 from zkagg.circuit import API, Circuit, Input, compile_r1cs, evaluate, public, secret
-from zkagg.circuits.gadgets import sponge
 from zkagg.errors import InputError, LengthError, NonCanonicalError
 from zkagg.poseidon import absorb_trace, absorb_trace_many, reference
 from zkagg.poseidon.native import NativePoseidon

@@ -140,7 +140,7 @@ static inline void poseidon_full_round(fe *s, unsigned t, const uint64_t *c, con
     if (m) poseidon_dense(s, m, t);
 }
 
-/* The permutation on a Montgomery-form state, in the fast form. With *trace non-NULL it records
+/* The permutation on a Montgomery-form state, in the fast form. With trace non-NULL it records
  * every S-box (poseidon_sbox) and stops after the last one, leaving s without the final linear
  * layer. Inlined into both callers, so the plain permutation carries no trace code.
  *

@@ -25,8 +25,9 @@ def ints_to_limbs(values: Iterable[int], modulus: int, name: str) -> Limbs:
 
 
 def limbs_to_ints(limbs: Limbs) -> list[int]:
-    raw = np.ascontiguousarray(limbs, dtype="<u8").tobytes()
-    return [int.from_bytes(raw[i : i + 32], "little") for i in range(0, len(raw), 32)]
+    # viewing each 32-byte element as one opaque item lets tolist() hand out bytes objects
+    words = np.ascontiguousarray(limbs, dtype="<u8").reshape(-1, 4).view("V32").ravel().tolist()
+    return [int.from_bytes(w, "little") for w in words]
 
 
 def as_limb_array(arr: npt.ArrayLike, width: int, name: str) -> Limbs:
