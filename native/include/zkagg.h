@@ -95,13 +95,14 @@ int zkagg_g2_msm(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n);
  * The points are ASSUMED VALID: on their curves and, for G2, in the order-r subgroup (the
  * Python layer validates every point it builds); invalid points give meaningless results.
  * Pairs with a point at infinity contribute 1; n = 0 is the empty product 1. Threads across
- * pairs. Not constant-time (pairing inputs are public).
+ * pairs from 8 pairs up. Not constant-time (pairing inputs are public).
  * zkagg_pairing_check: 1 if prod_i e(P_i, Q_i) == 1, 0 if not, or a negative ZKAGG_ERR_*.
  * zkagg_pairing (for tests): out = prod_i e(P_i, Q_i), or with final_exp = 0 the product of the
- * Miller-loop values before the final exponentiation; 12 CANONICAL F_q elements, the
- * coefficients of the tower F_q12 = F_q6[w]/(w^2 - v), F_q6 = F_q2[v]/(v^3 - (9+u)), in the
- * order c0.a0.re, c0.a0.im, c0.a1.re, ..., c0.a2.im, c1.a0.re, ..., c1.a2.im for
- * (c0 + c1 w), c = a0 + a1 v + a2 v^2, a = re + im u (so w^6 = 9 + u). */
+ * Miller-loop values before the final exponentiation (with zkagg's line scaling: other
+ * libraries' Miller values differ by factors the final exponentiation removes); 12 CANONICAL F_q
+ * elements, the coefficients of the tower F_q12 = F_q6[w]/(w^2 - v), F_q6 = F_q2[v]/(v^3 - (9+u))
+ * in the order c0.a0.re, c0.a0.im, c0.a1.re, ..., c0.a2.im, c1.a0.re, ..., c1.a2.im for
+ * c0 + c1 w, c = a0 + a1 v + a2 v^2, a = re + im u (so w^6 = 9 + u). */
 int zkagg_pairing_check(const uint64_t *g1, const uint64_t *g2, size_t n);
 int zkagg_pairing(uint64_t *out, const uint64_t *g1, const uint64_t *g2, size_t n, int final_exp);
 

@@ -21,9 +21,9 @@
  *  - The table holds n/2 entries for the largest n transformed so far (16 MiB at 2^20), kept
  *    for the life of the process: it grows by whole octaves under a mutex, and an octave is
  *    never moved or freed, so readers need no lock.
- *  - Asm builds (ZKAGG_ASM=1) on CPUs with AVX-512 IFMA run the butterflies on eight elements at
- *    once (see "AVX-512 IFMA" below), about 3x the scalar MULX path; elsewhere the scalar
- *    butterflies use fr_mul. */
+ *  - Asm builds (ZKAGG_ASM=1) on CPUs with AVX-512 IFMA (checked at run time) run the
+ *    butterflies on eight elements at once (see "AVX-512 IFMA" below), 2-3x faster than the
+ *    scalar MULX path; elsewhere the butterflies use fr_mul. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -387,7 +387,7 @@ static inline NTT_TGT void ntt_v_reduce(ntt_v52 *a, const uint64_t *q) {
 }
 
 /* r = a*b/2^260 mod r, as a value < 2r with unnormalized limbs (each < 2^58). Needs normalized
- * limbs, b < r and a < 32r: then a*b/2^260 < 32r^2/2^260 < r/4 and the value stays below 2r. */
+ * limbs, b < r and a < 32r: then a*b/2^260 < 32r^2/2^260 < r/2, so the result is < 2r. */
 static inline NTT_TGT void ntt_v_mul(ntt_v52 *r, const ntt_v52 *a, const ntt_v52 *b) {
     const __m512i zero = _mm512_setzero_si512(), pinv = _mm512_set1_epi64(NTT_PINV52);
     __m512i p[5], t[6];
