@@ -42,37 +42,38 @@ static inline int fe_lt(const fe a, const uint64_t *p) {
 }
 
 static inline void mod_add(fe o, const fe a, const fe b, const uint64_t *p) {
-    uint64_t s[4], t[4];
-    u128 c = 0;
-    for (int i = 0; i < 4; i++) {
-        c += (u128)a[i] + b[i];
-        s[i] = (uint64_t)c;
-        c >>= 64;
-    }
-    uint64_t borrow = 0;
-    for (int i = 0; i < 4; i++) {
-        u128 d = (u128)s[i] - p[i] - borrow;
-        t[i] = (uint64_t)d;
-        borrow = (uint64_t)(d >> 64) & 1;
-    }
-    uint64_t keep = -borrow; /* s < p: keep s */
-    for (int i = 0; i < 4; i++) o[i] = (s[i] & keep) | (t[i] & ~keep);
+    /* scalar limbs (no arrays): gcc otherwise vectorizes the select through the stack */
+    uint64_t s0, s1, s2, s3, t0, t1, t2, t3;
+    unsigned char c;
+    c = __builtin_add_overflow(a[0], b[0], &s0);
+    uint64_t x1 = a[1] + b[1], x2 = a[2] + b[2], x3 = a[3] + b[3];
+    unsigned char c1 = x1 < a[1]; s1 = x1 + c; c = c1 | (s1 < x1);
+    unsigned char c2 = x2 < a[2]; s2 = x2 + c; c = c2 | (s2 < x2);
+    s3 = x3 + c; /* p < 2^254: no carry out */
+    unsigned char br;
+    br = __builtin_sub_overflow(s0, p[0], &t0);
+    uint64_t y1 = s1 - p[1]; unsigned char b1 = s1 < p[1]; t1 = y1 - br; br = b1 | (y1 < br);
+    uint64_t y2 = s2 - p[2]; unsigned char b2 = s2 < p[2]; t2 = y2 - br; br = b2 | (y2 < br);
+    uint64_t y3 = s3 - p[3]; unsigned char b3 = s3 < p[3]; t3 = y3 - br; br = b3 | (y3 < br);
+    uint64_t keep = -(uint64_t)br;
+    o[0] = (s0 & keep) | (t0 & ~keep);
+    o[1] = (s1 & keep) | (t1 & ~keep);
+    o[2] = (s2 & keep) | (t2 & ~keep);
+    o[3] = (s3 & keep) | (t3 & ~keep);
 }
 
 static inline void mod_sub(fe o, const fe a, const fe b, const uint64_t *p) {
-    uint64_t d[4], borrow = 0;
-    for (int i = 0; i < 4; i++) {
-        u128 x = (u128)a[i] - b[i] - borrow;
-        d[i] = (uint64_t)x;
-        borrow = (uint64_t)(x >> 64) & 1;
-    }
-    uint64_t mask = -borrow;
-    u128 c = 0;
-    for (int i = 0; i < 4; i++) {
-        c += (u128)d[i] + (p[i] & mask);
-        o[i] = (uint64_t)c;
-        c >>= 64;
-    }
+    uint64_t d0, d1, d2, d3;
+    unsigned char br = __builtin_sub_overflow(a[0], b[0], &d0);
+    uint64_t y1 = a[1] - b[1]; unsigned char b1 = a[1] < b[1]; d1 = y1 - br; br = b1 | (y1 < br);
+    uint64_t y2 = a[2] - b[2]; unsigned char b2 = a[2] < b[2]; d2 = y2 - br; br = b2 | (y2 < br);
+    uint64_t y3 = a[3] - b[3]; unsigned char b3 = a[3] < b[3]; d3 = y3 - br; br = b3 | (y3 < br);
+    uint64_t m = -(uint64_t)br;
+    unsigned char c = __builtin_add_overflow(d0, p[0] & m, &d0);
+    uint64_t x1 = d1 + (p[1] & m); unsigned char c1 = x1 < d1; d1 = x1 + c; c = c1 | (d1 < x1);
+    uint64_t x2 = d2 + (p[2] & m); unsigned char c2 = x2 < d2; d2 = x2 + c; c = c2 | (d2 < x2);
+    d3 = d3 + (p[3] & m) + c;
+    o[0] = d0; o[1] = d1; o[2] = d2; o[3] = d3;
 }
 
 static inline void mod_neg(fe o, const fe a, const uint64_t *p) {
