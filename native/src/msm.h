@@ -59,8 +59,10 @@ static inline void CV_(msm_signed_y)(uint64_t *y2, const uint64_t *y, unsigned n
     }
 }
 
+/* every cache line of an affine point (user arrays need not be 64-byte aligned) */
 static inline void CV_(msm_prefetch)(const uint64_t *pt) {
     for (size_t l = 0; l < PN; l += 8) __builtin_prefetch(pt + l);
+    __builtin_prefetch(pt + PN - 1);
 }
 
 /* Entry j of a flushed batch, given the running inverse of its lane: bucket += point. For a
@@ -413,11 +415,16 @@ static void CV_(msm_reduce_side)(CV_(msm_ws) *w, size_t H, CV_(xyzz) *wsum, CV_(
     }
 }
 
-/* workspace layout: side | bk | pre | den | rk | dst | src | bi | qi | bb | qb | kind | st */
+/* workspace layout (64-byte aligned, see msm_align): side | bk | pre | den | rk | dst | src | bi | qi | bb | qb | kind | st */
 static size_t CV_(msm_ws_size)(size_t H, size_t B, size_t K) {
     return H * sizeof(CV_(xyzz)) + (B ? H * PN * sizeof(uint64_t) : 0) +
            B * (2 * sizeof(FE_T) + 2 * sizeof(uint64_t) + 2 * sizeof(uint32_t) + 1) +
            2 * K * (PN * sizeof(uint64_t) + 2 * sizeof(uint64_t *)) + H;
+}
+
+/* buckets start on a cache line: an affine G1 point is exactly one line, a G2 point two */
+static inline unsigned char *CV_(msm_align)(unsigned char *raw) {
+    return raw ? raw + ((64 - ((uintptr_t)raw & 63)) & 63) : raw;
 }
 
 static void CV_(msm_ws_init)(CV_(msm_ws) *w, unsigned char *mem, size_t H, size_t B, size_t K) {
@@ -449,8 +456,9 @@ static void CV_(msm_item)(void *vctx, size_t item) {
      * fallback should the thread count have changed meanwhile */
     size_t slot = 0;
     while (slot < x->n_ws && __atomic_exchange_n(&x->ws_busy[slot], 1, __ATOMIC_ACQUIRE)) slot++;
-    unsigned char *mem = slot < x->n_ws ? x->ws[slot] : malloc(x->ws_size);
-    if (!mem) {
+    unsigned char *raw = slot < x->n_ws ? x->ws[slot] : malloc(x->ws_size + 64);
+    unsigned char *mem = CV_(msm_align)(raw);
+    if (!raw) {
         __atomic_store_n(&x->err, 1, __ATOMIC_RELAXED);
         return;
     }
@@ -515,7 +523,7 @@ static void CV_(msm_item)(void *vctx, size_t item) {
     if (slot < x->n_ws) {
         __atomic_store_n(&x->ws_busy[slot], 0, __ATOMIC_RELEASE);
     } else {
-        free(mem);
+        free(raw);
     }
 }
 
@@ -540,7 +548,7 @@ static int CV_(msm)(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t 
     unsigned char **ws = calloc(n_ws, sizeof(unsigned char *));
     int *ws_busy = calloc(n_ws, sizeof(int));
     int ok = dig && part && ws && ws_busy;
-    for (size_t i = 0; ok && i < n_ws; i++) ok = (ws[i] = malloc(ws_size)) != NULL;
+    for (size_t i = 0; ok && i < n_ws; i++) ok = (ws[i] = malloc(ws_size + 64)) != NULL;
     if (ok) {
         msm_recode_ctx rc = {k, p, PN, n, pl.c, pl.W, {0, 0, 0, 0, 0}, dig};
         msm_offset_const(rc.offs, pl.c, pl.W);
