@@ -10,8 +10,8 @@
  *
  * Representations: affine points are raw limb arrays (x then y, 2*NL limbs, infinity = all zero),
  * as in the public API; Jacobian (x = X/Z^2, y = Y/Z^3, infinity Z = 0) serves scalar
- * multiplication; XYZZ (x = X/ZZ, y = Y/ZZZ, infinity ZZ = 0) serves MSM buckets, where its
- * cheaper mixed addition pays. The formulas are the a = 0 cases of the Explicit-Formulas
+ * multiplication; XYZZ (x = X/ZZ, y = Y/ZZZ, infinity ZZ = 0) serves the MSM sums and the
+ * buckets of small MSMs, where its cheaper mixed addition pays. The formulas are the a = 0 cases of the Explicit-Formulas
  * Database ones named below. None of this is constant-time: branches on infinity / P == Q. */
 
 #define CV_(name) CURVE_CAT(CV, name)

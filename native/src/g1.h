@@ -30,7 +30,7 @@ static const uint64_t G1_B[4] = {0x7a17caa950ad28d7ULL, 0x1f6ac17ae15521b9ULL,
 #define F_EQ fe_eq
 #define CV_B G1_B
 #define CV_MSM_MAX_H 8192 /* 512 KiB of affine buckets per work item */
-#define CV_MSM_BATCH 2048
+#define CV_MSM_BATCH 2048 /* additions per shared inversion */
 #include "curve.h"
 #include "msm.h"
 #include "curve_undef.h"

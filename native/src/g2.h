@@ -32,7 +32,7 @@ static const uint64_t G2_B[8] = {0x3bf938e377b802a8ULL, 0x020b1b273633535dULL,
 #define F_EQ fq2_eq
 #define CV_B G2_B
 #define CV_MSM_MAX_H 4096 /* 512 KiB of affine buckets per work item */
-#define CV_MSM_BATCH 512
+#define CV_MSM_BATCH 512 /* additions per shared inversion */
 #include "curve.h"
 #include "msm.h"
 #include "curve_undef.h"

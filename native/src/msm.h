@@ -495,10 +495,8 @@ static void CV_(msm_item)(void *vctx, size_t item) {
          * (concentrated inputs) go to the side buckets */
         for (;;) {
             CV_(msm_flush_drain)(&w, pts);
-            if (w.m >= MSM_MIN_ROUND || (w.m == 0 && w.qn == 0)) {
-                if (w.m == 0) break;
-                continue;
-            }
+            if (w.m == 0) break;                /* then nothing was busy: the queue is empty */
+            if (w.m >= MSM_MIN_ROUND) continue; /* a round worth its inversion */
             for (size_t t = 0; t < w.qn; t++)
                 CV_(msm_side_add)(&w, w.qb[t], pts + PN * (w.qi[t] >> 1), w.qi[t] & 1);
             w.qn = 0;
