@@ -5,17 +5,15 @@ engine, the sponge circuits it feeds, and the inputs that must be rejected."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from zkagg.circuits.gadgets import sponge
 
 from zkagg.bn254 import FrArray, use_backend
-from zkagg.circuit import API, Circuit, Input, compile_r1cs, evaluate, public, secret
+from zkagg.circuit import compile_r1cs, evaluate
 from zkagg.errors import InputError, LengthError, NonCanonicalError
 from zkagg.poseidon import absorb_trace, absorb_trace_many, reference
 from zkagg.poseidon.native import NativePoseidon
@@ -24,6 +22,7 @@ from zkagg.poseidon.reference import trace_length
 
 from .conftest import BACKENDS
 from .strategies import EDGES, R, fr
+from .test_poseidon_gadget import Sponge
 
 NATIVE = [b for b in BACKENDS if b != "reference"]
 WIDTHS = range(2, 18)
@@ -115,14 +114,6 @@ def test_native_trace_many_threads(backend: str, threads: int) -> None:
 
 
 # ---- the sponge circuits it feeds ----
-@dataclass
-class Sponge(Circuit):
-    xs: Input = secret([])
-    h: Input = public()
-    width: int = 17
-
-    def define(self, api: API) -> None:
-        api.assert_equal(sponge(api, self.xs, self.width), self.h)
 
 
 @pytest.mark.parametrize("width", [2, 3, 17])

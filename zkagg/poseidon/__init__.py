@@ -24,7 +24,7 @@ import numpy as np
 from ..bn254 import FrArray, get_backend
 from ..bn254.field import first_not_below
 from ..bn254.limbs import Limbs, ints_to_limbs, limbs_to_ints
-from ..errors import InputError, LengthError, NonCanonicalError
+from ..errors import LengthError, NonCanonicalError
 from . import reference
 from .native import NativePoseidon
 from .params import MAX_WIDTH, R, check_width
@@ -67,14 +67,8 @@ def poseidon_ex(inputs: Sequence[int], init_state: int = 0, n_out: int = 1) -> l
     eng = _engine()
     if eng is None:
         return reference.poseidon_ex(inputs, init_state, n_out)
-    vals = check_canonical(inputs, "inputs")
-    if not 1 <= len(vals) <= MAX_WIDTH - 1:
-        raise LengthError(f"inputs must hold 1 to {MAX_WIDTH - 1} elements, not {len(vals)}")
-    (init,) = check_canonical([init_state], "init_state")
-    if not isinstance(n_out, int) or isinstance(n_out, bool) or not 1 <= n_out <= len(vals) + 1:
-        raise InputError(f"n_out must be an int in [1, {len(vals) + 1}], not {n_out!r}")
-    t = len(vals) + 1
-    out = eng.permute(ints_to_limbs([init, *vals], R, "state"), t)
+    state = reference.ex_state(inputs, init_state, n_out)
+    out = eng.permute(ints_to_limbs(state, R, "state"), len(state))
     return limbs_to_ints(out[:n_out])
 
 

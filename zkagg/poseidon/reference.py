@@ -80,16 +80,22 @@ def permute(state: Sequence[int]) -> list[int]:
     return permute_with(constants(len(s)), s)
 
 
-def poseidon_ex(inputs: Sequence[int], init_state: int = 0, n_out: int = 1) -> list[int]:
-    """circomlibjs `poseidon(inputs, initState, nOut)`: the first n_out elements of
-    permute([init_state, *inputs])."""
+def ex_state(inputs: Sequence[int], init_state: int, n_out: int) -> list[int]:
+    """The validated start state [init_state, *inputs] of poseidon_ex (shared by both engines)."""
     vals = check_canonical(inputs, "inputs")
     if not 1 <= len(vals) <= MAX_WIDTH - 1:
         raise LengthError(f"inputs must hold 1 to {MAX_WIDTH - 1} elements, not {len(vals)}")
     (init,) = check_canonical([init_state], "init_state")
     if not isinstance(n_out, int) or isinstance(n_out, bool) or not 1 <= n_out <= len(vals) + 1:
         raise InputError(f"n_out must be an int in [1, {len(vals) + 1}], not {n_out!r}")
-    return permute_with(constants(len(vals) + 1), [init, *vals])[:n_out]
+    return [init, *vals]
+
+
+def poseidon_ex(inputs: Sequence[int], init_state: int = 0, n_out: int = 1) -> list[int]:
+    """circomlibjs `poseidon(inputs, initState, nOut)`: the first n_out elements of
+    permute([init_state, *inputs])."""
+    state = ex_state(inputs, init_state, n_out)
+    return permute_with(constants(len(state)), state)[:n_out]
 
 
 def poseidon_hash(inputs: Sequence[int]) -> int:
