@@ -22,6 +22,7 @@ from typing import Any
 from ..bn254 import FrArray
 from ..circuit import API, Circuit, Input, compile_r1cs, evaluate, public, secret
 from ..circuit.circom import write_r1cs, write_wtns
+from ..errors import ProofError
 from ..groth16 import Proof, VerifyingKey, prove, setup, verify
 from ..poseidon import poseidon_sponge
 from . import npm
@@ -121,7 +122,8 @@ def run(quick: bool = False, snarkjs_max_log: int = 16) -> dict[str, Any]:
             "proving_key_bytes": len(pk.to_bytes()),
             "peak_rss_mb": peak_rss_mb(),
         }
-        assert verify(pk.vk, [circuit.h], proof)
+        if not verify(pk.vk, [circuit.h], proof):
+            raise ProofError("zkagg's benchmark proof does not verify")
         if log_size <= snarkjs_max_log:
             with tempfile.TemporaryDirectory() as tmp:
                 work = Path(tmp)
