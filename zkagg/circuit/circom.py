@@ -54,9 +54,19 @@ def _sections(data: bytes, magic: bytes, what: str) -> dict[int, bytes]:
     return out
 
 
-def _check_prime(n8: int, prime: bytes, what: str) -> None:
-    if n8 != N8 or prime != PRIME:
+def _header_and_body(data: bytes, magic: bytes, fields_size: int) -> tuple[bytes, bytes]:
+    """Section 1 past its (n8, prime) prefix, checked to be BN254's F_r and to hold
+    `fields_size` more bytes, and section 2."""
+    what = magic.decode()
+    sec = _sections(data, magic, what)
+    if 1 not in sec or 2 not in sec:
+        raise InputError(f"{what}: header or data section missing")
+    h = sec[1]
+    if len(h) != 4 + N8 + fields_size:
+        raise LengthError(f"{what}: header section has the wrong size")
+    if struct.unpack_from("<I", h, 0)[0] != N8 or h[4 : 4 + N8] != PRIME:
         raise InputError(f"{what}: the field is not BN254's scalar field")
+    return h[4 + N8 :], sec[2]
 
 
 # ---- .r1cs ----
@@ -83,16 +93,9 @@ def r1cs_to_bytes(r1cs: R1CS) -> bytes:
 
 def r1cs_from_bytes(data: bytes) -> R1CS:
     what = "r1cs"
-    sec = _sections(data, b"r1cs", what)
-    if 1 not in sec or 2 not in sec:
-        raise InputError(f"{what}: header or constraints section missing")
-    h = sec[1]
-    if len(h) < 4 + N8 + 28:
-        raise LengthError(f"{what}: header section too short")
-    (n8,) = struct.unpack_from("<I", h, 0)
-    _check_prime(n8, h[4 : 4 + N8], what)
-    n_wires, n_out, n_in, _, _, n_constraints = struct.unpack_from("<IIIIQI", h, 4 + N8)
-    body, pos = sec[2], 0
+    fields, body = _header_and_body(data, b"r1cs", 28)
+    n_wires, n_out, n_in, _, _, n_constraints = struct.unpack_from("<IIIIQI", fields, 0)
+    pos = 0
     rows: list[tuple[dict[int, int], dict[int, int], dict[int, int]]] = []
     try:
         for _ in range(n_constraints):
@@ -127,19 +130,11 @@ def wtns_to_bytes(witness: FrArray | Sequence[int]) -> bytes:
 
 
 def wtns_from_bytes(data: bytes) -> FrArray:
-    what = "wtns"
-    sec = _sections(data, b"wtns", what)
-    if 1 not in sec or 2 not in sec:
-        raise InputError(f"{what}: header or values section missing")
-    h = sec[1]
-    if len(h) != 4 + N8 + 4:
-        raise LengthError(f"{what}: header section has the wrong size")
-    (n8,) = struct.unpack_from("<I", h, 0)
-    _check_prime(n8, h[4 : 4 + N8], what)
-    (n,) = struct.unpack_from("<I", h, 4 + N8)
-    if len(sec[2]) != n * N8:
-        raise LengthError(f"{what}: expected {n} values")
-    return FrArray(np.frombuffer(sec[2], dtype="<u8").reshape(n, 4).astype(np.uint64))
+    fields, body = _header_and_body(data, b"wtns", 4)
+    (n,) = struct.unpack_from("<I", fields, 0)
+    if len(body) != n * N8:
+        raise LengthError(f"wtns: expected {n} values")
+    return FrArray(np.frombuffer(body, dtype="<u8").reshape(n, 4).astype(np.uint64))
 
 
 def write_r1cs(path: str | Path, r1cs: R1CS) -> None:
