@@ -18,3 +18,16 @@ def test_bench_native_quick_writes_json(tmp_path: Path, capsys) -> None:  # noqa
     assert result["threads"] == 1
     assert set(result["msm_g1_s"]) == {"16"} and result["msm_g1_s"]["16"] > 0
     assert "MSM G1 2^16" in capsys.readouterr().out
+
+
+def test_bench_secagg_quick_runs_flower_beside_zkagg(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "secagg.json"
+    assert main(["bench", "secagg", "--quick", "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    assert {"d", "k", "zkagg_client_s", "flower_client_s", "ratio", "zkagg_upload_bytes_per_param",
+            "flower_upload_bytes_per_param", "zkagg_unmask_s_no_dropout",
+            "zkagg_unmask_s_10pct_dropout"} <= row.keys()
+    assert row["d"] == 10**4 and row["k"] == 10
+    # y_u: L packed elements of 32 bytes for d parameters, plus a fixed header
+    assert 32 / 6 < row["zkagg_upload_bytes_per_param"] < 32 / 6 + 0.1
+    assert "Flower" in capsys.readouterr().out

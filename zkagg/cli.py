@@ -9,15 +9,18 @@ from .errors import ZkaggError
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import native, prove
+    from .bench import native, prove, secagg
     from .bench.timing import write_json
 
     if args.suite == "native":
         result = native.run(quick=args.quick, threads=args.threads)
         print(native.table(result))
-    else:
+    elif args.suite == "prove":
         result = prove.run(quick=args.quick)
         print(prove.table(result))
+    else:
+        result = secagg.run(quick=args.quick)
+        print(secagg.table(result))
     write_json(result, args.json)
     return 0
 
@@ -27,8 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     bench = sub.add_parser("bench", help="run a benchmark suite and optionally write JSON")
     bench.add_argument(
-        "suite", choices=["native", "prove"],
-        help="native: field/curve/MSM/NTT kernels; prove: Groth16 against snarkjs on the same R1CS",
+        "suite", choices=["native", "prove", "secagg"],
+        help="native: field/curve/MSM/NTT kernels; prove: Groth16 against snarkjs on the same R1CS; "
+        "secagg: client masking and unmasking against Flower's SecAgg+ primitives",
     )
     bench.add_argument("--quick", action="store_true", help="small sizes only")
     bench.add_argument("--json", metavar="PATH", help="write the results as one JSON object")

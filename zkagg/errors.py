@@ -57,3 +57,36 @@ class SetupError(ZkaggError):
 
 class ProofError(ZkaggError):
     """A proof could not be produced (e.g. the proving key does not match its verifying key)."""
+
+
+class BudgetError(InputError):
+    """A value or a configuration would exceed the quantization/packing overflow budget (it would wrap)."""
+
+
+class MessageFormatError(InputError):
+    """Bytes that are not a valid zkagg message: bad magic, version, tag, length or trailing data."""
+
+
+class ProtocolError(ZkaggError):
+    """A message arrived in the wrong stage, for another job or round, twice, or from a party that may
+    not send it. The receiver's state is unchanged."""
+
+
+class ShareError(ProtocolError):
+    """A secret share failed authentication or consistency; `sender` names the party responsible."""
+
+    def __init__(self, sender: int, detail: str) -> None:
+        self.sender = sender
+        super().__init__(f"share from client {sender}: {detail}")
+
+
+class DropoutError(ProtocolError):
+    """Too many clients dropped for the round to complete; no partial result is released."""
+
+
+class PrivacyError(ProtocolError):
+    """Continuing would reveal something beyond the survivors' sum (e.g. one client's update)."""
+
+
+class LedgerError(ZkaggError):
+    """The ledger refused a write: a replay, a write after the deadline, or an unknown party."""

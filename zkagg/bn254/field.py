@@ -13,7 +13,7 @@ import numpy.typing as npt
 from ..errors import InputError, LengthError, NonCanonicalError
 from .backend import get_backend
 from .constants import FR_MODULUS, FR_TWO_ADICITY
-from .limbs import Limbs, as_limb_array, bytes_to_ints, ints_to_bytes, ints_to_limbs, limbs_to_ints
+from .limbs import Limbs, as_limb_array, ints_to_limbs, limbs_to_ints
 
 
 def first_not_below(limbs: Limbs, modulus: int) -> int:
@@ -60,7 +60,12 @@ class FrArray:
     @classmethod
     def from_bytes(cls, data: bytes) -> FrArray:
         """32-byte big-endian words (the EVM's uint256 encoding), each < r."""
-        return cls.from_ints(bytes_to_ints(data, 32, "data"))
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise LengthError(f"data must be bytes, not {type(data).__name__}")
+        if len(data) % 32:
+            raise LengthError(f"data must be a multiple of 32 bytes, not {len(data)}")
+        words = np.frombuffer(data, dtype=">u8").reshape(-1, 4)[:, ::-1]
+        return cls(words.astype(np.uint64))
 
     @classmethod
     def zeros(cls, n: int) -> FrArray:
@@ -87,7 +92,7 @@ class FrArray:
         return limbs_to_ints(self._limbs)
 
     def to_bytes(self) -> bytes:
-        return ints_to_bytes(self.to_ints())
+        return self._limbs[:, ::-1].astype(">u8").tobytes()
 
     def __len__(self) -> int:
         return len(self._limbs)

@@ -1,0 +1,156 @@
+"""The ledger a round is fixed on: mask sets, mask commitments e_u, submissions (c_u, w_u), and
+the survivors U / dropped D.
+
+The protocol talks to this interface only. `MemoryLedger` keeps it in memory for simulations and
+tests; the contract-backed ledger records the same facts on-chain with the same rules. Every write
+is checked before anything changes, so a refused write (replay, late, unknown party) leaves the
+ledger as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .bn254.constants import FR_MODULUS
+from .errors import LedgerError
+
+
+@dataclass(frozen=True)
+class MaskSet:
+    attempt: int
+    members: tuple[int, ...]
+    final: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Fixed when submissions close: who submitted (U) and who is in the mask set but did not (D)."""
+
+    survivors: tuple[int, ...]
+    dropped: tuple[int, ...]
+
+
+class Ledger(Protocol):
+    def post_mask_set(self, job_id: bytes, round: int, attempt: int, members: tuple[int, ...]) -> None: ...
+    def post_mask_commitment(self, job_id: bytes, round: int, attempt: int, client: int, digest: int) -> None: ...
+    def close_masking(self, job_id: bytes, round: int, attempt: int) -> tuple[int, ...]: ...
+    def mask_set(self, job_id: bytes, round: int) -> MaskSet | None: ...
+    def mask_commitments(self, job_id: bytes, round: int) -> dict[int, int]: ...
+    def post_submission(self, job_id: bytes, round: int, client: int, digest: int, weight: int) -> None: ...
+    def close_submissions(self, job_id: bytes, round: int) -> Outcome: ...
+    def submissions(self, job_id: bytes, round: int) -> dict[int, tuple[int, int]]: ...
+    def outcome(self, job_id: bytes, round: int) -> Outcome | None: ...
+
+
+@dataclass
+class _Round:
+    attempt: int = -1
+    members: tuple[int, ...] = ()
+    masking_closed: bool = False
+    final: bool = False
+    commitments: dict[int, int] = field(default_factory=dict)  # of the current attempt
+    submissions: dict[int, tuple[int, int]] = field(default_factory=dict)
+    outcome: Outcome | None = None
+
+
+@dataclass(frozen=True)
+class _Job:
+    n_clients: int
+    max_weight: int
+
+
+class MemoryLedger:
+    """An in-memory Ledger. Deadlines are explicit `close_*` calls."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[bytes, _Job] = {}
+        self._rounds: dict[tuple[bytes, int], _Round] = {}
+
+    def open_job(self, job_id: bytes, n_clients: int, max_weight: int) -> None:
+        if job_id in self._jobs:
+            raise LedgerError(f"job {job_id.hex()} already exists")
+        self._jobs[job_id] = _Job(n_clients, max_weight)
+
+    def _job(self, job_id: bytes) -> _Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise LedgerError(f"unknown job {job_id.hex()}")
+        return job
+
+    def _round(self, job_id: bytes, round: int) -> _Round:
+        self._job(job_id)
+        return self._rounds.setdefault((job_id, round), _Round())
+
+    def post_mask_set(self, job_id: bytes, round: int, attempt: int, members: tuple[int, ...]) -> None:
+        job, rd = self._job(job_id), self._round(job_id, round)
+        if rd.final:
+            raise LedgerError("masking is already final for this round")
+        if attempt != rd.attempt + 1:
+            raise LedgerError(f"mask set attempt {attempt}: the next attempt is {rd.attempt + 1}")
+        if attempt > 0 and not rd.masking_closed:
+            raise LedgerError(f"attempt {rd.attempt} is still open")
+        if len(set(members)) != len(members) or any(not 0 <= c < job.n_clients for c in members):
+            raise LedgerError("mask set members must be distinct client slots")
+        if attempt > 0 and not (set(members) < set(rd.members)):
+            raise LedgerError("a retry must remove at least one client and add none")
+        rd.attempt, rd.members, rd.masking_closed = attempt, tuple(sorted(members)), False
+        rd.commitments = {}
+
+    def post_mask_commitment(self, job_id: bytes, round: int, attempt: int, client: int, digest: int) -> None:
+        rd = self._round(job_id, round)
+        if attempt != rd.attempt or rd.masking_closed:
+            raise LedgerError(f"mask commitments for attempt {attempt} are not open")
+        if client not in rd.members:
+            raise LedgerError(f"client {client} is not in the mask set")
+        if client in rd.commitments:
+            raise LedgerError(f"client {client} already committed its mask (replay)")
+        _check_digest(digest)
+        rd.commitments[client] = digest
+
+    def close_masking(self, job_id: bytes, round: int, attempt: int) -> tuple[int, ...]:
+        rd = self._round(job_id, round)
+        if attempt != rd.attempt or rd.masking_closed:
+            raise LedgerError(f"attempt {attempt} is not the open one")
+        rd.masking_closed = True
+        rd.final = len(rd.commitments) == len(rd.members)
+        return tuple(sorted(rd.commitments))
+
+    def mask_set(self, job_id: bytes, round: int) -> MaskSet | None:
+        rd = self._round(job_id, round)
+        return MaskSet(rd.attempt, rd.members, rd.final) if rd.attempt >= 0 else None
+
+    def mask_commitments(self, job_id: bytes, round: int) -> dict[int, int]:
+        return dict(self._round(job_id, round).commitments)
+
+    def post_submission(self, job_id: bytes, round: int, client: int, digest: int, weight: int) -> None:
+        job, rd = self._job(job_id), self._round(job_id, round)
+        if not rd.final or rd.outcome is not None:
+            raise LedgerError("submissions are not open")
+        if client not in rd.members:
+            raise LedgerError(f"client {client} is not in the final mask set")
+        if client in rd.submissions:
+            raise LedgerError(f"client {client} already submitted (replay)")
+        _check_digest(digest)
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= job.max_weight:
+            raise LedgerError(f"weight must be in [1, {job.max_weight}], got {weight!r}")
+        rd.submissions[client] = (digest, weight)
+
+    def close_submissions(self, job_id: bytes, round: int) -> Outcome:
+        rd = self._round(job_id, round)
+        if not rd.final or rd.outcome is not None:
+            raise LedgerError("submissions are not open")
+        survivors = tuple(sorted(rd.submissions))
+        rd.outcome = Outcome(survivors, tuple(c for c in rd.members if c not in rd.submissions))
+        return rd.outcome
+
+    def submissions(self, job_id: bytes, round: int) -> dict[int, tuple[int, int]]:
+        return dict(self._round(job_id, round).submissions)
+
+    def outcome(self, job_id: bytes, round: int) -> Outcome | None:
+        return self._round(job_id, round).outcome
+
+
+def _check_digest(digest: int) -> None:
+    if isinstance(digest, bool) or not isinstance(digest, int) or not 0 <= digest < FR_MODULUS:
+        raise LedgerError("a digest must be a field element in [0, r)")

@@ -1,0 +1,276 @@
+"""The aggregator's side of a secure-aggregation round, as an explicit state machine.
+
+    KEYS ──close──▶ SHARES ──close──▶ MASKING ──close (all committed)──▶ INPUTS
+    MASKING ──close (someone missing)──▶ MASKING, with a smaller mask set (a retry)
+    INPUTS ──close──▶ UNMASKING ──close──▶ DONE          (INPUTS ──close──▶ DONE if nobody dropped)
+
+Messages are accepted in the stage that expects them (TRANSITIONS); `close()` is the stage's
+deadline. The aggregator learns the masked vectors y_u of the survivors U and, for the dropped D,
+their total masks T_u rebuilt from Shamir shares — nothing else. The result is released only when
+the whole round succeeded.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..bn254.field import FrArray
+from ..errors import DropoutError, PrivacyError, ProtocolError
+from ..ledger import Ledger
+from . import shamir
+from .config import SecAggConfig
+from .encoding import decode
+from .graph import is_connected, neighbour_graph
+from .keys import CIPHERTEXT_BYTES, mask_private_key, public_key, raw_public
+from .messages import (
+    AGGREGATOR,
+    InputRequest,
+    KeyAdvert,
+    KeyBroadcast,
+    MaskedInput,
+    MaskSetNotice,
+    Message,
+    ShareBundle,
+    ShareDelivery,
+    UnmaskRequest,
+    UnmaskShares,
+)
+from .round import Commit, RoundId, default_commit, total_mask
+
+#: a message and the client it goes to
+Outgoing = tuple[int, Message]
+
+
+class AggregatorStage(enum.Enum):
+    KEYS = "keys"
+    SHARES = "shares"
+    MASKING = "masking"
+    INPUTS = "inputs"
+    UNMASKING = "unmasking"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """A completed round: S = Σ_U y_u + Σ_D T_u = Σ_U P_u, N = Σ_U w_u, and the per-slot vectors
+    z_u (y_u for survivors, T_u for the dropped) that the aggregation proof takes as witness."""
+
+    config: SecAggConfig
+    round: int
+    aggregate: FrArray
+    total_weight: int
+    survivors: tuple[int, ...]
+    dropped: tuple[int, ...]
+    inputs: dict[int, FrArray] = field(repr=False)
+    misbehaving: dict[int, str] = field(default_factory=dict)
+
+    def mean(self) -> npt.NDArray[np.float64]:
+        """The weighted mean of the survivors' updates, as a flat float64 vector (see encoding.decode)."""
+        return decode(self.aggregate, self.total_weight, self.config)
+
+
+class Aggregator:
+    def __init__(self, config: SecAggConfig, ledger: Ledger, round: int, *,
+                 commit: Commit = default_commit) -> None:
+        self.ident = RoundId(config, round)
+        self.ledger, self.commit = ledger, commit
+        self.stage = AggregatorStage.KEYS
+        self._keys: dict[int, tuple[bytes, bytes]] = {}
+        self._graph: dict[int, frozenset[int]] = {}
+        self._bundles: dict[int, dict[int, bytes]] = {}
+        self._attempt = -1
+        self._members: tuple[int, ...] = ()
+        self._inputs: dict[int, FrArray] = {}
+        self._survivors: tuple[int, ...] = ()
+        self._dropped: tuple[int, ...] = ()
+        self._unmask: dict[int, dict[int, int]] = {}
+        self.result: RoundResult | None = None
+
+    @property
+    def config(self) -> SecAggConfig:
+        return self.ident.config
+
+    def _msg(self, cls: type[Message], **fields: Any) -> Any:
+        return cls(job_id=self.config.job_id, round=self.ident.round, sender=AGGREGATOR, **fields)
+
+    def handle(self, msg: Message) -> None:
+        """Take one client message; it is checked in full before anything is recorded."""
+        self.ident.check(msg)
+        entry = TRANSITIONS.get((self.stage, type(msg)))
+        if entry is None:
+            raise ProtocolError(f"aggregator: unexpected {type(msg).__name__} in stage {self.stage.value}")
+        entry(self, msg)
+
+    def close(self) -> list[Outgoing]:
+        """The current stage's deadline: move on with whoever answered in time."""
+        closer = CLOSERS.get(self.stage)
+        if closer is None:
+            raise ProtocolError(f"aggregator: nothing to close in stage {self.stage.value}")
+        return closer(self)
+
+    # -- messages --------------------------------------------------------------------------
+
+    def _from(self, msg: Message, allowed: Sequence[int] | set[int] | dict[int, Any], seen: Any) -> None:
+        if msg.sender not in allowed:
+            raise ProtocolError(f"client {msg.sender} may not send {type(msg).__name__} now")
+        if msg.sender in seen:
+            raise ProtocolError(f"client {msg.sender} already sent {type(msg).__name__} (replay)")
+
+    def _on_advert(self, msg: KeyAdvert) -> None:
+        self._from(msg, range(self.config.n_clients), self._keys)
+        public_key(msg.mask_key, "mask key")
+        public_key(msg.share_key, "share key")
+        self._keys[msg.sender] = (msg.mask_key, msg.share_key)
+
+    def _on_bundle(self, msg: ShareBundle) -> None:
+        self._from(msg, self._keys, self._bundles)
+        if set(msg.shares) != self._graph[msg.sender]:
+            raise ProtocolError(f"client {msg.sender} must send one share to each of its neighbours")
+        if any(len(c) != CIPHERTEXT_BYTES for c in msg.shares.values()):
+            raise ProtocolError(f"client {msg.sender} sent a share ciphertext of the wrong length")
+        self._bundles[msg.sender] = dict(msg.shares)
+
+    def _on_input(self, msg: MaskedInput) -> None:
+        self._from(msg, self._members, self._inputs)
+        posted = self.ledger.submissions(self.config.job_id, self.ident.round).get(msg.sender)
+        if posted is None:
+            raise ProtocolError(f"client {msg.sender} uploaded before committing on the ledger")
+        if len(msg.vector) != self.config.n_elements:
+            raise ProtocolError(f"client {msg.sender} sent {len(msg.vector)} elements, expected {self.config.n_elements}")
+        if self.commit(msg.vector) != posted[0]:
+            raise ProtocolError(f"client {msg.sender}'s upload does not match its commitment on the ledger")
+        self._inputs[msg.sender] = msg.vector
+
+    def _on_unmask(self, msg: UnmaskShares) -> None:
+        self._from(msg, self._survivors, self._unmask)
+        if not set(msg.shares) <= set(self._dropped):
+            raise ProtocolError(f"client {msg.sender} sent shares of clients that did not drop")
+        self._unmask[msg.sender] = dict(msg.shares)
+
+    # -- deadlines -------------------------------------------------------------------------
+
+    def _close_keys(self) -> list[Outgoing]:
+        if len(self._keys) < 2:
+            raise DropoutError(f"only {len(self._keys)} client(s) advertised keys; a round needs 2")
+        self._graph = neighbour_graph(self.config.job_id, self.ident.round, self._keys, self.config.degree)
+        self.stage = AggregatorStage.SHARES
+        broadcast = self._msg(KeyBroadcast, keys=dict(self._keys))
+        return [(c, broadcast) for c in self._keys]
+
+    def _close_shares(self) -> list[Outgoing]:
+        members = tuple(sorted(self._bundles))
+        self._post_mask_set(0, members)
+        out: list[Outgoing] = []
+        for v in members:
+            shares = {u: self._bundles[u][v] for u in members if v in self._bundles[u]}
+            out.append((v, self._msg(ShareDelivery, shares=shares)))
+        return out + self._notices()
+
+    def _post_mask_set(self, attempt: int, members: tuple[int, ...]) -> None:
+        if len(members) < 2:
+            raise DropoutError(f"the mask set shrank to {len(members)} client(s); a round needs 2")
+        self.ledger.post_mask_set(self.config.job_id, self.ident.round, attempt, members)
+        self._attempt, self._members = attempt, members
+        self.stage = AggregatorStage.MASKING
+
+    def _notices(self) -> list[Outgoing]:
+        notice = self._msg(MaskSetNotice, attempt=self._attempt, members=self._members)
+        return [(c, notice) for c in self._members]
+
+    def _close_masking(self) -> list[Outgoing]:
+        committed = self.ledger.close_masking(self.config.job_id, self.ident.round, self._attempt)
+        if len(committed) < len(self._members):
+            self._post_mask_set(self._attempt + 1, committed)
+            return self._notices()
+        self.stage = AggregatorStage.INPUTS
+        request = self._msg(InputRequest, attempt=self._attempt)
+        return [(c, request) for c in self._members]
+
+    def _close_inputs(self) -> list[Outgoing]:
+        outcome = self.ledger.close_submissions(self.config.job_id, self.ident.round)
+        missing = [u for u in outcome.survivors if u not in self._inputs]
+        if missing:
+            raise DropoutError(f"clients {missing} committed on the ledger but never uploaded y_u")
+        need = max(2, self.config.shamir_threshold)
+        if len(outcome.survivors) < need:
+            raise DropoutError(f"{len(outcome.survivors)} survivor(s); a round needs {need}")
+        if not is_connected(self._graph, outcome.survivors):
+            raise PrivacyError("the survivors' mask graph is split: unmasking would reveal partial sums")
+        self._survivors, self._dropped = outcome.survivors, outcome.dropped
+        if not self._dropped:
+            self._finish({})
+            return []
+        self.stage = AggregatorStage.UNMASKING
+        request = self._msg(UnmaskRequest, dropped=self._dropped)
+        return [(c, request) for c in self._survivors]
+
+    def _close_unmasking(self) -> list[Outgoing]:
+        misbehaving: dict[int, str] = {}
+        masks = {d: self._recover(d, misbehaving) for d in self._dropped}
+        self._finish(masks, misbehaving)
+        return []
+
+    def _recover(self, dropped: int, misbehaving: dict[int, str]) -> FrArray:
+        """T_d from the survivors' shares of d's seed; a share that disagrees is named."""
+        points = sorted((h + 1, s[dropped]) for h, s in self._unmask.items() if dropped in s)
+        t = min(self.config.shamir_threshold, len(self._graph[dropped]))
+        if len(points) < t:
+            raise DropoutError(f"only {len(points)} share(s) of client {dropped}'s key arrived; {t} are needed")
+        mask_key = self._keys[dropped][0]
+        seed = None
+        for subset in combinations(points, t):
+            candidate = shamir.combine(subset)
+            if candidate < 1 << 248 and raw_public(mask_private_key(candidate)) == mask_key:
+                seed, poly = candidate, shamir.interpolate(subset)
+                break
+        if seed is None:
+            raise ProtocolError(f"no {t} of the survivors' shares rebuild client {dropped}'s mask key")
+        gf = shamir.field()
+        for x, y in points:
+            if int(poly(gf(x))) != y:
+                misbehaving[x - 1] = f"sent a wrong share of client {dropped}'s key"
+        partners = self._graph[dropped] & set(self._members)
+        mask = total_mask(self.ident, dropped, mask_private_key(seed), partners,
+                          {v: k[0] for v, k in self._keys.items()})
+        committed = self.ledger.mask_commitments(self.config.job_id, self.ident.round)[dropped]
+        if self.commit(mask) != committed:
+            raise ProtocolError(f"client {dropped}'s rebuilt total mask does not match its commitment e_u")
+        return mask
+
+    def _finish(self, masks: dict[int, FrArray], misbehaving: dict[int, str] | None = None) -> None:
+        total = FrArray.zeros(self.config.n_elements)
+        for u in self._survivors:
+            total = total + self._inputs[u]
+        for mask in masks.values():
+            total = total + mask
+        posted = self.ledger.submissions(self.config.job_id, self.ident.round)
+        self.result = RoundResult(
+            config=self.config, round=self.ident.round, aggregate=total,
+            total_weight=sum(posted[u][1] for u in self._survivors),
+            survivors=self._survivors, dropped=self._dropped,
+            inputs={**{u: self._inputs[u] for u in self._survivors}, **masks},
+            misbehaving=misbehaving or {},
+        )
+        self.stage = AggregatorStage.DONE
+
+
+TRANSITIONS: dict[tuple[AggregatorStage, type[Message]], Callable[[Aggregator, Any], None]] = {
+    (AggregatorStage.KEYS, KeyAdvert): Aggregator._on_advert,
+    (AggregatorStage.SHARES, ShareBundle): Aggregator._on_bundle,
+    (AggregatorStage.INPUTS, MaskedInput): Aggregator._on_input,
+    (AggregatorStage.UNMASKING, UnmaskShares): Aggregator._on_unmask,
+}
+CLOSERS: dict[AggregatorStage, Callable[[Aggregator], list[Outgoing]]] = {
+    AggregatorStage.KEYS: Aggregator._close_keys,
+    AggregatorStage.SHARES: Aggregator._close_shares,
+    AggregatorStage.MASKING: Aggregator._close_masking,
+    AggregatorStage.INPUTS: Aggregator._close_inputs,
+    AggregatorStage.UNMASKING: Aggregator._close_unmasking,
+}

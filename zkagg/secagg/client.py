@@ -1,0 +1,183 @@
+"""The client's side of a secure-aggregation round, as an explicit state machine.
+
+Stages and the message that moves each one on (TRANSITIONS):
+
+    NEW ──start()──▶ ADVERTISED ──KeyBroadcast──▶ SHARED ──ShareDelivery──▶ DELIVERED
+    DELIVERED/COMMITTED ──MaskSetNotice──▶ COMMITTED ──InputRequest──▶ SUBMITTED
+    SUBMITTED ──UnmaskRequest──▶ DONE
+
+A handler checks the whole message against the client's state and the ledger before it changes
+anything, so a bad message raises a named error and leaves the client where it was.
+The client writes its commitments to the ledger itself: the aggregator cannot hide or alter them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from ..bn254.field import FrArray
+from ..errors import PrivacyError, ProtocolError, ShareError
+from ..ledger import Ledger
+from . import shamir
+from .config import SecAggConfig
+from .encoding import Layout, Update, encode
+from .graph import is_connected, neighbour_graph
+from .keys import decrypt_share, encrypt_share, mask_private_key, new_mask_seed, raw_public
+from .messages import (
+    AGGREGATOR,
+    InputRequest,
+    KeyAdvert,
+    KeyBroadcast,
+    MaskedInput,
+    MaskSetNotice,
+    Message,
+    ShareBundle,
+    ShareDelivery,
+    UnmaskRequest,
+    UnmaskShares,
+)
+from .round import Commit, RoundId, default_commit, total_mask
+
+
+class ClientStage(enum.Enum):
+    NEW = "new"
+    ADVERTISED = "advertised"
+    SHARED = "shared"
+    DELIVERED = "delivered"
+    COMMITTED = "committed"
+    SUBMITTED = "submitted"
+    DONE = "done"
+
+
+class Client:
+    """One client in one round. `update` and `weight` are encoded (and validated) on construction."""
+
+    def __init__(self, config: SecAggConfig, ledger: Ledger, client_id: int, round: int,
+                 update: Update, weight: int, *, layout: Layout | None = None,
+                 commit: Commit = default_commit) -> None:
+        if not 0 <= client_id < config.n_clients:
+            raise ProtocolError(f"client id {client_id} is not a slot of this job")
+        self.id, self.ledger, self.commit = client_id, ledger, commit
+        self.ident = RoundId(config, round)
+        self.weight = weight
+        self._packed = encode(update, weight, config, layout)
+        self.stage = ClientStage.NEW
+        self._seed = new_mask_seed()
+        self._mask_key = mask_private_key(self._seed)
+        self._share_key = X25519PrivateKey.generate()
+        self._keys: dict[int, tuple[bytes, bytes]] = {}
+        self._neighbours: frozenset[int] = frozenset()
+        self._graph: dict[int, frozenset[int]] = {}
+        self._held: dict[int, int] = {}  # shares of neighbours' seeds, by owner
+        self._mask: FrArray | None = None
+        self._attempt = -1
+
+    @property
+    def config(self) -> SecAggConfig:
+        return self.ident.config
+
+    def _msg(self, cls: type[Message], **fields: Any) -> Any:
+        return cls(job_id=self.config.job_id, round=self.ident.round, sender=self.id, **fields)
+
+    def start(self) -> list[Message]:
+        if self.stage is not ClientStage.NEW:
+            raise ProtocolError(f"client {self.id} already started")
+        self.stage = ClientStage.ADVERTISED
+        return [self._msg(KeyAdvert, mask_key=raw_public(self._mask_key),
+                          share_key=raw_public(self._share_key))]
+
+    def handle(self, msg: Message) -> list[Message]:
+        """Process one message from the aggregator; returns the messages to send back."""
+        self.ident.check(msg)
+        if msg.sender != AGGREGATOR:
+            raise ProtocolError(f"client {self.id} takes messages from the aggregator only")
+        entry = TRANSITIONS.get((self.stage, type(msg)))
+        if entry is None:
+            raise ProtocolError(f"client {self.id}: unexpected {type(msg).__name__} in stage {self.stage.value}")
+        handler, next_stage = entry
+        out = handler(self, msg)
+        self.stage = next_stage
+        return out
+
+    # -- handlers: validate everything first, then change state ------------------------------
+
+    def _on_keys(self, msg: KeyBroadcast) -> list[Message]:
+        mine = (raw_public(self._mask_key), raw_public(self._share_key))
+        if msg.keys.get(self.id) != mine:
+            raise ProtocolError(f"client {self.id}: the key broadcast does not carry this client's keys")
+        if any(not 0 <= c < self.config.n_clients for c in msg.keys):
+            raise ProtocolError("the key broadcast names a client outside the job's slots")
+        graph = neighbour_graph(self.config.job_id, self.ident.round, msg.keys, self.config.degree)
+        neighbours = sorted(graph[self.id])
+        t = min(self.config.shamir_threshold, len(neighbours))
+        shares = shamir.split(self._seed, t, [v + 1 for v in neighbours])
+        bundle = {
+            v: encrypt_share(self.ident.context, self._share_key, self.id, v, msg.keys[v][1], s)
+            for v, s in zip(neighbours, shares)
+        }
+        self._keys, self._graph, self._neighbours = dict(msg.keys), graph, graph[self.id]
+        return [self._msg(ShareBundle, shares=bundle)]
+
+    def _on_delivery(self, msg: ShareDelivery) -> list[Message]:
+        held = {}
+        for sender, ciphertext in msg.shares.items():
+            if sender not in self._neighbours:
+                raise ShareError(sender, f"is not a neighbour of client {self.id}")
+            held[sender] = decrypt_share(self.ident.context, self._share_key, sender, self.id,
+                                         self._keys[sender][1], ciphertext)
+        self._held = held
+        return []
+
+    def _on_mask_set(self, msg: MaskSetNotice) -> list[Message]:
+        onchain = self.ledger.mask_set(self.config.job_id, self.ident.round)
+        if onchain is None or (onchain.attempt, onchain.members) != (msg.attempt, tuple(msg.members)):
+            raise ProtocolError("the mask set notice does not match the ledger")
+        if msg.attempt <= self._attempt:
+            raise ProtocolError(f"mask set attempt {msg.attempt} is not newer than {self._attempt}")
+        if self.id not in msg.members:
+            raise ProtocolError(f"client {self.id} is not in the mask set")
+        partners = self._neighbours & set(msg.members)
+        if not partners:
+            raise PrivacyError(f"client {self.id} has no mask partner in the mask set: its input would be exposed")
+        mask = total_mask(self.ident, self.id, self._mask_key, partners, {v: k[0] for v, k in self._keys.items()})
+        self.ledger.post_mask_commitment(self.config.job_id, self.ident.round, msg.attempt, self.id,
+                                         self.commit(mask))
+        self._mask, self._attempt = mask, msg.attempt
+        return []
+
+    def _on_input_request(self, msg: InputRequest) -> list[Message]:
+        onchain = self.ledger.mask_set(self.config.job_id, self.ident.round)
+        if onchain is None or not onchain.final or onchain.attempt != self._attempt or msg.attempt != self._attempt:
+            raise ProtocolError("masking is not final on the ledger with this client's attempt")
+        assert self._mask is not None
+        masked = self._packed + self._mask
+        # Commit first, upload after: a vector the aggregator holds always belongs to a survivor.
+        self.ledger.post_submission(self.config.job_id, self.ident.round, self.id,
+                                    self.commit(masked), self.weight)
+        return [self._msg(MaskedInput, vector=masked)]
+
+    def _on_unmask(self, msg: UnmaskRequest) -> list[Message]:
+        outcome = self.ledger.outcome(self.config.job_id, self.ident.round)
+        if outcome is None:
+            raise ProtocolError("submissions are not closed on the ledger")
+        if set(msg.dropped) != set(outcome.dropped):
+            raise ProtocolError("the unmask request does not name exactly the ledger's dropped clients")
+        if not is_connected(self._graph, outcome.survivors):
+            raise PrivacyError("the survivors' mask graph is split: unmasking would reveal partial sums")
+        shares = {d: self._held[d] for d in outcome.dropped if d in self._held}
+        return [self._msg(UnmaskShares, shares=shares)]
+
+
+Handler = Callable[[Client, Any], list[Message]]
+TRANSITIONS: dict[tuple[ClientStage, type[Message]], tuple[Handler, ClientStage]] = {
+    (ClientStage.ADVERTISED, KeyBroadcast): (Client._on_keys, ClientStage.SHARED),
+    (ClientStage.SHARED, ShareDelivery): (Client._on_delivery, ClientStage.DELIVERED),
+    (ClientStage.DELIVERED, MaskSetNotice): (Client._on_mask_set, ClientStage.COMMITTED),
+    (ClientStage.COMMITTED, MaskSetNotice): (Client._on_mask_set, ClientStage.COMMITTED),
+    (ClientStage.COMMITTED, InputRequest): (Client._on_input_request, ClientStage.SUBMITTED),
+    (ClientStage.SUBMITTED, UnmaskRequest): (Client._on_unmask, ClientStage.DONE),
+}

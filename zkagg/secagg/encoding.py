@@ -1,0 +1,131 @@
+"""Float model updates ⇄ packed F_r vectors: flatten, clip, quantize, weight, offset, pack — and back.
+
+The inverse is one deterministic function (`decode`): unpack the slot sums, remove N·offset, and
+divide by N·2^frac_bits in float64. Equal inputs give bit-identical outputs on every machine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..bn254.field import FrArray
+from ..errors import BudgetError, InputError, LengthError
+from . import packing
+from .config import Quantization, SecAggConfig
+
+#: an update: one array-like (numpy array, torch tensor, list) or a mapping of them (a state_dict)
+Update = Any
+
+
+def _to_numpy(value: Any, name: str) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor, without importing torch
+        value = value.detach().cpu().numpy()
+    array = np.asarray(value)
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
+    ):
+        raise InputError(f"{name}: expected a numeric array, got dtype {array.dtype}")
+    return array
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Names and shapes of an update's tensors, in order, so a flat vector can be reshaped back."""
+
+    entries: tuple[tuple[str, tuple[int, ...]], ...]
+    is_mapping: bool
+
+    @classmethod
+    def of(cls, update: Update) -> Layout:
+        if isinstance(update, Mapping):
+            entries = tuple((str(k), _to_numpy(v, str(k)).shape) for k, v in update.items())
+            return cls(entries, True)
+        return cls((("", _to_numpy(update, "update").shape),), False)
+
+    @property
+    def size(self) -> int:
+        return sum(math.prod(shape) for _, shape in self.entries)
+
+    def flatten(self, update: Update) -> npt.NDArray[np.float64]:
+        """The update as one float64 vector; its names and shapes must match this layout."""
+        if isinstance(update, Mapping) != self.is_mapping:
+            raise InputError("update: expected " + ("a mapping" if self.is_mapping else "an array"))
+        items = list(update.items()) if self.is_mapping else [("", update)]
+        if [str(k) for k, _ in items] != [name for name, _ in self.entries]:
+            raise InputError(f"update: expected tensors {[n for n, _ in self.entries]}")
+        parts = []
+        for (name, shape), (_, value) in zip(self.entries, items):
+            array = _to_numpy(value, name or "update")
+            if array.shape != shape:
+                raise LengthError(f"{name or 'update'}: expected shape {shape}, got {array.shape}")
+            parts.append(array.astype(np.float64, copy=False).ravel())
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def unflatten(self, flat: npt.NDArray[np.float64]) -> Any:
+        """Numpy arrays in this layout's shapes (a dict if the update was a mapping)."""
+        if flat.shape != (self.size,):
+            raise LengthError(f"expected a vector of {self.size} values, got shape {flat.shape}")
+        out, at = {}, 0
+        for name, shape in self.entries:
+            n = math.prod(shape)
+            out[name] = flat[at : at + n].reshape(shape)
+            at += n
+        return out if self.is_mapping else out[""]
+
+
+def quantize(values: npt.NDArray[np.float64], q: Quantization) -> npt.NDArray[np.uint64]:
+    """clip → rint(x·2^f) → + offset, as uint64 in [0, 2·offset]. NaN or ±inf raise."""
+    if not np.all(np.isfinite(values)):
+        bad = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise InputError(f"update: value {values[bad]} at index {bad} is not finite")
+    clipped = np.clip(values, -q.clip, q.clip)
+    ints = np.rint(clipped * q.scale).astype(np.int64) + q.offset
+    return np.clip(ints, 0, 2 * q.offset).astype(np.uint64)
+
+
+def check_weight(weight: object, config: SecAggConfig) -> int:
+    if isinstance(weight, bool) or not isinstance(weight, int | np.integer):
+        raise InputError(f"weight must be an int, got {type(weight).__name__}")
+    if not 1 <= int(weight) <= config.max_weight:
+        raise BudgetError(f"weight must be in [1, {config.max_weight}], got {weight}")
+    return int(weight)
+
+
+def encode(update: Update, weight: int, config: SecAggConfig, layout: Layout | None = None) -> FrArray:
+    """P_u: the client's weighted, quantized, offset update packed into config.n_elements F_r values."""
+    w = check_weight(weight, config)
+    flat = (layout or Layout.of(update)).flatten(update)
+    if flat.shape[0] != config.model_length:
+        raise LengthError(f"update: expected {config.model_length} values, got {flat.shape[0]}")
+    slots = quantize(flat, config.quantization) * np.uint64(w)
+    return packing.pack(slots, width=config.slot_bits, per=config.per_element)
+
+
+def slot_sums(total: FrArray, config: SecAggConfig) -> npt.NDArray[np.uint64]:
+    """The per-parameter integer sums Σ_u w_u·(q_u + offset) inside a packed aggregate."""
+    if len(total) != config.n_elements:
+        raise LengthError(f"aggregate: expected {config.n_elements} elements, got {len(total)}")
+    return packing.unpack(total, config.model_length, width=config.slot_bits, per=config.per_element)
+
+
+def decode(total: FrArray, total_weight: int, config: SecAggConfig) -> npt.NDArray[np.float64]:
+    """The weighted mean Σ w_u x_u / N from the packed sum S and N = Σ w_u (deterministic).
+
+    mean_i = float64(S_i − N·offset) / float64(N · 2^frac_bits), where S_i − N·offset is exact.
+    """
+    if isinstance(total_weight, bool) or not isinstance(total_weight, int) or total_weight < 1:
+        raise InputError(f"total_weight must be a positive int, got {total_weight!r}")
+    if total_weight > config.n_clients * config.max_weight:
+        raise BudgetError(f"total_weight {total_weight} exceeds n_clients × max_weight")
+    q = config.quantization
+    sums = slot_sums(total, config)
+    if np.any(sums > np.uint64(total_weight * 2 * q.offset)):
+        raise BudgetError("aggregate: a slot exceeds N × 2·offset; it is not a sum of valid updates")
+    centred = sums.astype(np.int64) - np.int64(total_weight * q.offset)
+    return centred.astype(np.float64) / float(total_weight * q.scale)
