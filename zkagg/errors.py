@@ -31,6 +31,12 @@ class NotInSubgroupError(InputError):
     """A point is on the curve but outside the prime-order subgroup."""
 
 
+class SlotOverflowError(InputError):
+    """A value does not fit its packing slot (>= 2^width), or a packed element has bits outside
+    its slots: no packing makes such an element, a sum of packings whose slots carried past the
+    top one does."""
+
+
 class NotInvertibleError(InputError, ZeroDivisionError):
     """Zero has no inverse."""
 
