@@ -60,7 +60,9 @@ class ProofError(ZkaggError):
 
 
 class BudgetError(InputError):
-    """A value or a configuration would exceed the quantization/packing overflow budget (it would wrap)."""
+    """A value or a configuration would exceed the quantization/packing overflow budget: a value
+    too wide for its slot, a packed element with bits outside its slots, or parameters whose sums
+    could wrap. Nothing wraps silently."""
 
 
 class MessageFormatError(InputError):

@@ -28,6 +28,8 @@
 #define ZKAGG_ERR_ALLOC -1
 #define ZKAGG_ERR_ARG -2
 #define ZKAGG_ERR_ZERO -3
+#define ZKAGG_ERR_OVERFLOW -4 /* zkagg_pack: a value does not fit its slot */
+#define ZKAGG_ERR_RANGE -5    /* zkagg_unpack: an element has bits outside its slots */
 
 /* ---- library ---- */
 int zkagg_has_asm(void);                 /* 1 when this build uses the MULX/ADX assembly path */
@@ -138,9 +140,72 @@ int zkagg_poseidon_sponge(uint64_t *out, const uint64_t *data, const size_t *len
 int zkagg_poseidon_absorb_trace(uint64_t *out, const uint64_t *inputs, size_t n_instances,
                                 const zkagg_poseidon_params *p);
 
+/* ---- secure aggregation: PRG into F_r, packing (native/src/chacha.c, native/src/pack.c) ----
+ * The mask stream (part of the protocol; zkagg/secagg/prg.py states the same):
+ *  - key: a 32-byte seed, already domain-separated by the caller.
+ *  - The element stream is divided into blocks of 1024 elements. Block j (j = 0, 1, ...) is
+ *    sampled from the ChaCha20 keystream of RFC 8439 under that key with the 96-bit nonce
+ *    LE64(j) || 00 00 00 00 and initial block counter 0. The keystream is cut into consecutive
+ *    32-byte words; each word, read as a little-endian 256-bit integer with its top 2 bits
+ *    cleared (so < 2^254), is accepted if it is < r and skipped otherwise (about 24% are). The
+ *    first 1024 accepted words are block j's elements.
+ *  - Element i of the stream is element i mod 1024 of block i / 1024 (integer division).
+ * So the stream is seekable and its blocks are independent: any range [start, start + n) costs
+ * the keystream of the blocks it touches, and blocks are spread over threads. A block that would
+ * need more than 2^32 ChaCha blocks (its 32-bit counter; probability far below 2^-1000) is an
+ * error, ZKAGG_ERR_ARG.
+ * Outputs are CANONICAL F_r limbs (not Montgomery). Constant-time in the key: ChaCha20 is
+ * add-rotate-xor only and the acceptance test is branch-free; what the running time does show is
+ * how many keystream words a block consumed (which ones were rejected), a function of the
+ * keystream alone that reveals nothing about the accepted words. Stack copies of the key, of the
+ * keystream and of the elements are wiped before returning (registers and compiler spills are
+ * not). start + n must be below 2^64 (ZKAGG_ERR_ARG otherwise). */
+
+/* out[i] = stream[start + i] for i < n (4 limbs each). */
+int zkagg_prg_fr(uint64_t *out, const uint8_t *key, uint64_t start, size_t n);
+/* acc[i] <- acc[i] + sum_j signs[j] * stream_j[start + i] mod r for i < n, where stream_j is the
+ * stream of key j (keys: k keys of 32 bytes back to back). acc must be canonical and signs in
+ * {+1, -1}, else ZKAGG_ERR_ARG and acc is unchanged (after the counter error above, acc is left
+ * partly updated). Works block by block, one key at a time, adding each accepted element
+ * straight into acc (no stream is materialized); threads across blocks. */
+int zkagg_prg_fr_accumulate(uint64_t *acc, const uint8_t *keys, const int8_t *signs, size_t k,
+                            uint64_t start, size_t n);
+/* Raw RFC 8439 ChaCha20 keystream (for tests): n_blocks 64-byte blocks from key (32 bytes),
+ * nonce (12 bytes) and the initial block counter; ZKAGG_ERR_ARG if the counter would wrap. */
+int zkagg_chacha20_keystream(uint8_t *out, const uint8_t *key, const uint8_t *nonce,
+                             uint32_t counter, size_t n_blocks);
+/* The ChaCha20 kernel in use: 0 portable (GNU C vectors, 4 blocks at once), 1 AVX2 (8 blocks),
+ * 2 AVX-512 (16 blocks). The x86 kernels are compiled into the asm variant only (like
+ * the NTT's IFMA path) and chosen at run time from the CPU; all give identical output.
+ * zkagg_prg_set_impl caps the level for the whole process (tests: 0 forces the portable kernel,
+ * -1 lifts the cap) and returns the level now in use. */
+int zkagg_prg_set_impl(int max_level);
+int zkagg_prg_get_impl(void);
+/* For tests: the acceptance mask the kernel in use computes for 32 candidate words given as
+ * 256 32-bit words (8 per candidate, least significant first): bit c is set when candidate c,
+ * top 2 bits cleared, is below r. The same comparison code the kernels run on their output. */
+uint32_t zkagg_prg_accept_mask(const uint32_t *words);
+
+/* Packing: several unsigned integers of `width` bits per F_r element, little end first:
+ * element e = sum_{s < per} values[e per + s] * 2^(width s), over ceil(n_values / per) elements
+ * (the last one may hold fewer values; its unused slots are zero). 1 <= width <= 64,
+ * per >= 1, width * per <= 253 (so every packed element is < 2^253 < r), else ZKAGG_ERR_ARG.
+ * zkagg_pack returns ZKAGG_ERR_OVERFLOW if a value is >= 2^width (out is then unspecified):
+ * nothing wraps silently. zkagg_unpack is the inverse; it returns ZKAGG_ERR_RANGE if an element
+ * has a bit set outside the slots it holds (at or above width * per, or width * count for the
+ * last element with count values): no packing gives such an element; a sum of packings gives
+ * one when carries run past its top slot (and the integer sum is still below r; past r it wraps
+ * and means nothing). Branch-free in the values; single-threaded. */
+int zkagg_pack(uint64_t *out, const uint64_t *values, size_t n_values, unsigned width,
+               unsigned per);
+int zkagg_unpack(uint64_t *values, const uint64_t *elements, size_t n_values, unsigned width,
+                 unsigned per);
+
 /* ---- micro-benchmarks: nanoseconds per operation, measured in C (thread CPU time) ---- */
 double zkagg_bench_fr_mul(size_t iters);
 double zkagg_bench_g1_add(size_t iters);      /* Jacobian + Jacobian */
 double zkagg_bench_g1_add_mixed(size_t iters);
+double zkagg_bench_chacha20(size_t n_blocks);  /* per 64-byte keystream block, kernel in use */
+double zkagg_bench_prg_fr(size_t n);           /* per stream element, one thread */
 
 #endif

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import numpy as np
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..bn254.constants import FR_MODULUS
 from ..bn254.field import FrArray
@@ -69,10 +70,7 @@ def flower_client_s(d: int, repeat: int) -> tuple[float, int] | None:
     """Flower's secaggplus_mod masking sequence with flwr's own primitives, or None without flwr."""
     try:
         from flwr.common import ndarray_to_bytes
-        from flwr.common.secure_aggregation.crypto.symmetric_encryption import (
-            generate_key_pairs,
-            generate_shared_key,
-        )
+        from flwr.common.secure_aggregation.crypto.symmetric_encryption import generate_shared_key
         from flwr.common.secure_aggregation.ndarrays_arithmetic import (
             factor_combine,
             parameters_addition,
@@ -85,8 +83,8 @@ def flower_client_s(d: int, repeat: int) -> tuple[float, int] | None:
     except ImportError:
         return None
     update = [_update(d)]
-    sk, _ = generate_key_pairs()
-    peers = [generate_key_pairs()[1] for _ in range(K)]
+    sk = ec.generate_private_key(ec.SECP384R1())  # the curve of Flower's generate_key_pairs
+    peers = [ec.generate_private_key(ec.SECP384R1()).public_key() for _ in range(K)]
     rd_seed = secrets.token_bytes(32)
 
     def client() -> Any:
