@@ -28,6 +28,6 @@ def test_bench_secagg_quick_runs_flower_beside_zkagg(tmp_path: Path, capsys) -> 
             "flower_upload_bytes_per_param", "zkagg_unmask_s_no_dropout",
             "zkagg_unmask_s_10pct_dropout"} <= row.keys()
     assert row["d"] == 10**4 and row["k"] == 10
-    # y_u: L packed elements of 32 bytes for d parameters, plus a fixed header
-    assert 32 / 6 < row["zkagg_upload_bytes_per_param"] < 32 / 6 + 0.1
+    # y_u: 32-byte elements of 8 packed 31-bit slots (16-bit values × weight ≤ 1000 × 10 clients)
+    assert 32 / 8 < row["zkagg_upload_bytes_per_param"] < 32 / 8 + 0.01
     assert "Flower" in capsys.readouterr().out

@@ -9,10 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from zkagg.bn254 import use_backend
 from zkagg.bn254.field import FrArray
 from zkagg.errors import BudgetError, InputError, LengthError
 from zkagg.secagg import Layout, Quantization, SecAggConfig, decode, encode
 from zkagg.secagg.encoding import quantize, slot_sums
+
+from .conftest import BACKENDS
 
 JOB = bytes(range(32))
 
@@ -129,3 +132,20 @@ def test_decode_refuses_what_cannot_be_a_sum() -> None:
         decode(FrArray.zeros(c.n_elements + 1), 1, c)
     with pytest.raises(InputError):
         decode(one, 0, c)
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "reference"])
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64) |
+                st.integers(-2**13, 2**13).map(lambda k: k / 2**11) |  # exact halves of a step
+                st.sampled_from([4.0, -4.0, 4.0 + 2**-40, 1e300, -0.0]), min_size=1, max_size=50),
+       st.integers(1, 2**16))
+def test_native_encoding_is_bit_identical_to_numpy(backend: str, xs: list[float], weight: int) -> None:
+    c = config(d=len(xs), quantization=Quantization(bits=16, frac_bits=10, clip=4.0))
+    with use_backend("reference"):
+        expected = encode(np.array(xs), weight, c)
+    with use_backend(backend):
+        assert encode(np.array(xs), weight, c) == expected
+        bad = np.array(xs)
+        bad[-1] = np.nan
+        with pytest.raises(InputError, match=f"index {len(xs) - 1}"):
+            encode(bad, weight, c)

@@ -30,6 +30,7 @@
 #define ZKAGG_ERR_ZERO -3
 #define ZKAGG_ERR_OVERFLOW -4 /* zkagg_pack: a value does not fit its slot */
 #define ZKAGG_ERR_RANGE -5    /* zkagg_unpack: an element has bits outside its slots */
+#define ZKAGG_ERR_NONFINITE -6 /* zkagg_quantize_pack: an input is NaN or infinite */
 
 /* ---- library ---- */
 int zkagg_has_asm(void);                 /* 1 when this build uses the MULX/ADX assembly path */
@@ -200,6 +201,13 @@ int zkagg_pack(uint64_t *out, const uint64_t *values, size_t n_values, unsigned 
                unsigned per);
 int zkagg_unpack(uint64_t *values, const uint64_t *elements, size_t n_values, unsigned width,
                  unsigned per);
+/* zkagg_pack of (rint(clip(x[i], -clip, clip) * scale) + offset) * weight over n doubles, with
+ * rint rounding half to even (zkagg/secagg/encoding.py). ZKAGG_ERR_NONFINITE if any x[i] is NaN
+ * or infinite, ZKAGG_ERR_OVERFLOW if a weighted value does not fit `width` bits; out is then
+ * unspecified. Requires scale = 2^k (so x * scale is exact), offset < 2^52 and
+ * clip * scale <= offset, else ZKAGG_ERR_ARG. Branch-free in the values. */
+int zkagg_quantize_pack(uint64_t *out, const double *x, size_t n, double clip, double scale,
+                        uint64_t offset, uint64_t weight, unsigned width, unsigned per);
 
 /* ---- micro-benchmarks: nanoseconds per operation, measured in C (thread CPU time) ---- */
 double zkagg_bench_fr_mul(size_t iters);

@@ -1,6 +1,7 @@
 /* Packing several unsigned integers into one F_r element (layout in zkagg.h, "Packing").
  * Branch-free in the values: the shifts and limb indices depend on width and the slot only, and
  * the range checks accumulate into a flag that is tested once at the end. */
+#include <math.h>
 #include <string.h>
 
 #include "zkagg.h"
@@ -69,4 +70,42 @@ int zkagg_unpack(uint64_t *values, const uint64_t *elements, size_t n_values, un
         for (unsigned l = 0; l < 4; l++) stray |= x[l] & ~pack_low_mask(used, l);
     }
     return stray ? ZKAGG_ERR_RANGE : ZKAGG_OK;
+}
+
+/* Quantize (clip, scale, round half to even, offset), weight and pack in one pass, CHUNK values
+ * at a time through a stack buffer. The arithmetic is the same IEEE sequence as numpy's
+ * rint(clip(x) * scale): results are bit-identical to zkagg/secagg/encoding.py's twin.
+ * Branch-free in the values (they are a client's private update); flags are tested at the end. */
+#define PACK_CHUNK 1024u
+
+int zkagg_quantize_pack(uint64_t *out, const double *x, size_t n, double clip, double scale,
+                        uint64_t offset, uint64_t weight, unsigned width, unsigned per) {
+    int exponent;
+    if (!pack_args_ok(width, per) || !(clip > 0) || !(scale >= 1) || frexp(scale, &exponent) != 0.5 ||
+        offset >= (UINT64_C(1) << 52) || clip * scale > (double)offset)
+        return ZKAGG_ERR_ARG;
+    if (n == 0) return ZKAGG_OK;
+    if (!out || !x) return ZKAGG_ERR_ARG;
+    /* adding and subtracting 1.5 * 2^52 rounds half to even for |v| < 2^51 (default rounding) */
+    const double magic = 6755399441055744.0;
+    const size_t chunk = (PACK_CHUNK / per) * per; /* whole elements per chunk */
+    uint64_t buf[PACK_CHUNK];
+    int nonfinite = 0, rc = ZKAGG_OK;
+    for (size_t first = 0; first < n; first += chunk) {
+        size_t count = n - first < chunk ? n - first : chunk;
+        for (size_t i = 0; i < count; i++) {
+            double v = x[first + i];
+            nonfinite |= (v - v) != 0.0; /* NaN and ±inf give NaN */
+            v = v < -clip ? -clip : v;   /* compiles to min/max, no branch */
+            v = v > clip ? clip : v;
+            double rounded = v * scale + magic; /* v * scale is exact: scale is 2^k */
+            int64_t q = (int64_t)(rounded - magic);
+            buf[i] = (uint64_t)(q + (int64_t)offset) * weight;
+        }
+        int r = zkagg_pack(out + 4 * (first / per), buf, count, width, per);
+        if (r != ZKAGG_OK) rc = r;
+    }
+    memset(buf, 0, sizeof buf);
+    if (nonfinite) return ZKAGG_ERR_NONFINITE;
+    return rc;
 }

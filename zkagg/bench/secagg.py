@@ -25,6 +25,7 @@ from ..secagg import (
     AggregatorStage,
     Client,
     InProcessTransport,
+    Quantization,
     SecAggConfig,
     encode,
     prg,
@@ -40,15 +41,22 @@ K = 10
 WEIGHT = 700
 # Flower's SecAggPlusWorkflow defaults
 FLOWER_CLIP, FLOWER_TARGET, FLOWER_MOD, FLOWER_MAX_WEIGHT = 8.0, 1 << 22, 1 << 32, 1000
+QUANTIZATION = Quantization(bits=16, frac_bits=12, clip=4.0)
 
 
 def _update(d: int) -> np.ndarray:
     return np.random.default_rng(SEED).normal(0, 0.5, d)  # benchmark data, not key material
 
 
+def job(d: int, n: int) -> SecAggConfig:
+    """16-bit quantization (step 2^-12 on [-4, 4]) and Flower's default max weight."""
+    return SecAggConfig(job_id=secrets.token_bytes(32), n_clients=n, model_length=d, neighbours=K,
+                        quantization=QUANTIZATION, max_weight=FLOWER_MAX_WEIGHT)
+
+
 def zkagg_client_s(d: int, n: int, repeat: int) -> tuple[float, float, int]:
     """(client masking s, commitments s, upload bytes) for one client with K neighbours."""
-    config = SecAggConfig(job_id=bytes(32), n_clients=n, model_length=d, neighbours=K)
+    config = job(d, n)
     update, ctx = _update(d), Context(config.job_id, 0)
     peers = [raw_public(mask_private_key(new_mask_seed())) for _ in range(K)]
 
@@ -113,7 +121,7 @@ def unmask_s(d: int, n: int, dropped: int) -> float:
     The round's commitments use SHA-256 here so that setting up 100 clients stays quick; the
     Poseidon commitment's own cost is the separate `zkagg_commitments_s`.
     """
-    config = SecAggConfig(job_id=secrets.token_bytes(32), n_clients=n, model_length=d, neighbours=K)
+    config = job(d, n)
     ledger = MemoryLedger()
     ledger.open_job(config.job_id, n, config.max_weight)
     update = _update(d)

@@ -15,9 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ..bn254.field import FrArray
-from ..errors import BudgetError, InputError, LengthError
+from ..errors import BudgetError, InputError, LengthError, NativeError
 from . import packing
 from .config import Quantization, SecAggConfig
+
+_ERR_NONFINITE = -6
 
 #: an update: one array-like (numpy array, torch tensor, list) or a mapping of them (a state_dict)
 Update = Any
@@ -103,8 +105,26 @@ def encode(update: Update, weight: int, config: SecAggConfig, layout: Layout | N
     flat = (layout or Layout.of(update)).flatten(update)
     if flat.shape[0] != config.model_length:
         raise LengthError(f"update: expected {config.model_length} values, got {flat.shape[0]}")
-    slots = quantize(flat, config.quantization) * np.uint64(w)
-    return packing.pack(slots, width=config.slot_bits, per=config.per_element)
+    return _quantize_pack(flat, w, config)
+
+
+def _quantize_pack(flat: npt.NDArray[np.float64], weight: int, config: SecAggConfig) -> FrArray:
+    q = config.quantization
+    lib = packing._native_lib()
+    if lib is None:
+        slots = quantize(flat, q) * np.uint64(weight)
+        return packing.pack(slots, width=config.slot_bits, per=config.per_element)
+    ffi, c = lib
+    values = np.ascontiguousarray(flat, dtype=np.float64)
+    out = np.empty((config.n_elements, 4), dtype=np.uint64)
+    rc = c.zkagg_quantize_pack(ffi.from_buffer("uint64_t[]", out), ffi.from_buffer("double[]", values),
+                               len(values), q.clip, float(q.scale), q.offset, weight,
+                               config.slot_bits, config.per_element)
+    if rc == _ERR_NONFINITE:
+        quantize(values, q)  # raises, naming the first bad index
+    if rc != 0:  # the budget in SecAggConfig makes an overflow impossible
+        raise NativeError(f"quantize_pack failed in the native core (code {rc})")
+    return FrArray._trusted(out)
 
 
 def slot_sums(total: FrArray, config: SecAggConfig) -> npt.NDArray[np.uint64]:
