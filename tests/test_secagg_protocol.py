@@ -279,3 +279,16 @@ def test_duplicate_client_ids_and_bad_updates_are_refused_before_the_round() -> 
         Client(config, ledger, config.n_clients, 0, np.zeros(D), 1)
     with pytest.raises(Exception, match="not finite"):
         Client(config, ledger, 0, 0, np.full(D, np.nan), 1)
+
+
+def test_a_client_that_never_commits_its_mask_triggers_a_smaller_mask_set() -> None:
+    config, updates = make_config(n=8, k=4), make_updates(8, seed=4)
+    ledger = MemoryLedger()
+    ledger.open_job(config.job_id, config.n_clients, config.max_weight)
+    result = simulate_round(config, updates, ledger=ledger, dropouts={3: DropPoint.AFTER_SHARES})
+    final = ledger.mask_set(config.job_id, 0)
+    assert final is not None and final.final and final.attempt == 1 and 3 not in final.members
+    assert 3 not in result.survivors + result.dropped  # masked with nobody: nothing to recover
+    assert slot_sums(result.aggregate, config).tolist() == expected_sum(config, updates, set(range(8)) - {3})
+    with pytest.raises(LedgerError):
+        ledger.post_mask_set(config.job_id, 0, 2, (0, 1))  # masking is final: no more retries

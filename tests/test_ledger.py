@@ -1,0 +1,80 @@
+"""The in-memory ledger: every refused write raises LedgerError and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from zkagg.bn254.constants import FR_MODULUS
+from zkagg.errors import LedgerError
+from zkagg.ledger import MemoryLedger, Outcome
+
+JOB = b"j" * 32
+
+
+def ledger() -> MemoryLedger:
+    led = MemoryLedger()
+    led.open_job(JOB, n_clients=5, max_weight=100)
+    return led
+
+
+def test_a_round_from_mask_set_to_outcome() -> None:
+    led = ledger()
+    led.post_mask_set(JOB, 7, 0, (0, 1, 2, 3))
+    for c in (0, 1, 2):
+        led.post_mask_commitment(JOB, 7, 0, c, 10 + c)
+    assert led.close_masking(JOB, 7, 0) == (0, 1, 2)
+    led.post_mask_set(JOB, 7, 1, (0, 1, 2))  # the retry drops client 3
+    for c in (0, 1, 2):
+        led.post_mask_commitment(JOB, 7, 1, c, 20 + c)
+    led.close_masking(JOB, 7, 1)
+    assert led.mask_commitments(JOB, 7) == {0: 20, 1: 21, 2: 22}
+    led.post_submission(JOB, 7, 0, 5, 100)
+    led.post_submission(JOB, 7, 2, 6, 1)
+    assert led.close_submissions(JOB, 7) == Outcome((0, 2), (1,))
+    assert led.submissions(JOB, 7) == {0: (5, 100), 2: (6, 1)}
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda led: led.open_job(JOB, 5, 100),  # the job exists
+        lambda led: led.post_mask_set(b"x" * 32, 0, 0, (0, 1)),  # unknown job
+        lambda led: led.post_mask_set(JOB, 0, 1, (0, 1)),  # attempt 0 is open
+        lambda led: led.post_mask_set(JOB, 0, 1, (0, 1, 2)),  # a retry must shrink
+        lambda led: led.post_mask_commitment(JOB, 0, 0, 4, 1),  # not a member
+        lambda led: led.post_mask_commitment(JOB, 0, 0, 0, 2),  # replay
+        lambda led: led.post_mask_commitment(JOB, 0, 0, 1, FR_MODULUS),  # digest >= r
+        lambda led: led.post_submission(JOB, 0, 0, 1, 1),  # masking not final
+        lambda led: led.close_masking(JOB, 0, 1),  # not the open attempt
+    ],
+)
+def test_refused_writes_leave_the_ledger_unchanged(write) -> None:  # noqa: ANN001
+    led = ledger()
+    led.post_mask_set(JOB, 0, 0, (0, 1, 2))
+    led.post_mask_commitment(JOB, 0, 0, 0, 1)
+    before = (led.mask_set(JOB, 0), led.mask_commitments(JOB, 0))
+    with pytest.raises(LedgerError):
+        write(led)
+    assert (led.mask_set(JOB, 0), led.mask_commitments(JOB, 0)) == before
+
+
+def test_submissions_are_checked_and_close_once() -> None:
+    led = ledger()
+    led.post_mask_set(JOB, 0, 0, (0, 1))
+    led.post_mask_commitment(JOB, 0, 0, 0, 1)
+    led.post_mask_commitment(JOB, 0, 0, 1, 1)
+    led.close_masking(JOB, 0, 0)
+    for weight in (0, 101, True, 2.0):
+        with pytest.raises(LedgerError, match="weight"):
+            led.post_submission(JOB, 0, 0, 1, weight)  # type: ignore[arg-type]
+    with pytest.raises(LedgerError, match="final mask set"):
+        led.post_submission(JOB, 0, 3, 1, 1)
+    led.post_submission(JOB, 0, 0, 1, 1)
+    with pytest.raises(LedgerError, match="replay"):
+        led.post_submission(JOB, 0, 0, 2, 1)
+    led.close_submissions(JOB, 0)
+    with pytest.raises(LedgerError, match="not open"):
+        led.post_submission(JOB, 0, 1, 1, 1)  # after the deadline
+    with pytest.raises(LedgerError):
+        led.close_submissions(JOB, 0)
+    assert led.outcome(JOB, 0) == Outcome((0,), (1,))
