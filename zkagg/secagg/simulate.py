@@ -7,7 +7,7 @@ a network, so the simulator exercises the wire format too.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..ledger import Ledger, MemoryLedger
@@ -36,8 +36,6 @@ class InProcessTransport:
     aggregator: Aggregator
     clients: Mapping[int, Client]
     alive: set[int] = field(default_factory=set)
-    #: called with (recipient, bytes) for every message to a client; may return altered bytes
-    wire: Callable[[int, bytes], bytes] = lambda _, data: data
 
     def send_to_aggregator(self, messages: Iterable[Message]) -> None:
         for msg in messages:
@@ -47,7 +45,7 @@ class InProcessTransport:
         for recipient, msg in outgoing:
             if recipient not in self.alive:
                 continue
-            replies = self.clients[recipient].handle(decode(self.wire(recipient, encode(msg))))
+            replies = self.clients[recipient].handle(decode(encode(msg)))
             if recipient in withhold_uploads:
                 replies = [r for r in replies if not isinstance(r, MaskedInput)]
             self.send_to_aggregator(replies)
