@@ -1,0 +1,54 @@
+"""The chunk circuit: one chunk of a round's aggregate, proved from the slots' commitments.
+
+Statement (DESIGN.md, "The statement"), for chunk j of a round with n slots:
+  for each slot k:  merkle_root(sponge(z_k), j, path_k) = a_k     (a_k: c_k, e_k, or the empty root)
+  S = Σ_k z_k                                                      (free: a linear combination)
+  sponge(S) = output
+Public inputs: round_chunk = round · 2^32 + j, the n slot commitments a_k, and output. The job is
+bound by its own verifying key (one setup per job); the contract rebuilds the public inputs from
+its storage. Survivors (y_k), dropped slots (T_k) and empty slots (zeros) use the same constraints.
+
+Cost: n · (sponge(L) + depth · 242) + sponge(L) + 98, with sponge(L) = 612 · ceil(L / 16)
+(width 17), so about 38 constraints per slot element — divided by the packing factor per
+client-parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zkagg.circuit import API, Circuit, Input, public, secret
+from zkagg.circuit.var import Var
+
+from .gadgets import merkle_root, sponge, to_bits
+
+#: bits of the chunk index inside round_chunk
+CHUNK_BITS = 32
+ROUND_BITS = 64
+
+
+@dataclass
+class ChunkCircuit(Circuit):
+    n: int = 1  # slots
+    chunk_len: int = 1  # L, elements per chunk
+    depth: int = 1  # Merkle path length of the slot commitments
+    round_chunk: Input = public()
+    commitments: Input = public([])
+    output: Input = public()
+    slots: Input = secret([])  # n lists of L elements
+    paths: Input = secret([])  # n lists of depth siblings
+
+    def define(self, api: API) -> None:
+        with api.scope("index"):
+            bits = to_bits(api, self.round_chunk, CHUNK_BITS + ROUND_BITS)
+            for b in bits[self.depth : CHUNK_BITS]:  # j < 2^depth: one chunk, one index
+                api.assert_equal(b, 0)
+        index = bits[: self.depth]
+        for k in range(self.n):
+            with api.scope(f"slot{k}"):
+                leaf = sponge(api, self.slots[k])
+                api.assert_equal(merkle_root(api, leaf, index, self.paths[k]), self.commitments[k])
+        total = [Var.combine([1] * self.n, [self.slots[k][i] for k in range(self.n)])
+                 for i in range(self.chunk_len)]
+        with api.scope("output"):
+            api.assert_equal(sponge(api, total), self.output)
