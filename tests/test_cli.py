@@ -31,3 +31,15 @@ def test_bench_secagg_quick_runs_flower_beside_zkagg(tmp_path: Path, capsys) -> 
     # y_u: 32-byte elements of 8 packed 31-bit slots (16-bit values × weight ≤ 1000 × 10 clients)
     assert 32 / 8 < row["zkagg_upload_bytes_per_param"] < 32 / 8 + 0.01
     assert "Flower" in capsys.readouterr().out
+
+
+def test_bench_round_quick_proves_and_reports_cost_per_parameter(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from zkagg.bench import aggregation
+
+    monkeypatch.setattr(aggregation, "run", lambda quick: {"rows": [aggregation.measure(2, 30)]})
+    out = tmp_path / "round.json"
+    assert main(["bench", "round", "--quick", "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["chunks"] == 1 and row["constraints"] == row["chunk_constraints"]
+    assert row["constraints_per_client_param"] == row["constraints"] / 60
+    assert {"prove_s", "setup_s", "us_per_client_param", "proving_key_mb"} <= row.keys()

@@ -9,7 +9,7 @@ from .errors import ZkaggError
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import native, prove, secagg
+    from .bench import aggregation, native, prove, secagg
     from .bench.timing import write_json
 
     if args.suite == "native":
@@ -18,9 +18,12 @@ def _bench(args: argparse.Namespace) -> int:
     elif args.suite == "prove":
         result = prove.run(quick=args.quick)
         print(prove.table(result))
-    else:
+    elif args.suite == "secagg":
         result = secagg.run(quick=args.quick)
         print(secagg.table(result))
+    else:
+        result = aggregation.run(quick=args.quick)
+        print(aggregation.table(result))
     write_json(result, args.json)
     return 0
 
@@ -30,9 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     bench = sub.add_parser("bench", help="run a benchmark suite and optionally write JSON")
     bench.add_argument(
-        "suite", choices=["native", "prove", "secagg"],
+        "suite", choices=["native", "prove", "secagg", "round"],
         help="native: field/curve/MSM/NTT kernels; prove: Groth16 against snarkjs on the same R1CS; "
-        "secagg: client masking and unmasking against Flower's SecAgg+ primitives",
+        "secagg: client masking and unmasking against Flower's SecAgg+ primitives; "
+        "round: aggregation rounds proved end to end",
     )
     bench.add_argument("--quick", action="store_true", help="small sizes only")
     bench.add_argument("--json", metavar="PATH", help="write the results as one JSON object")
