@@ -268,6 +268,44 @@ def test_masks_cancel() -> None:
     assert a != x and b == x
 
 
+def _signed_sum(acc: list[int], streams: list[list[int]], signs: list[int]) -> list[int]:
+    out = list(acc)
+    for sign, stream in zip(signs, streams):
+        out = [(e + sign * v) % R for e, v in zip(out, stream)]
+    return out
+
+
+@KERNEL_PARAM
+def test_accumulate_many_keys(kernel: tuple[str, int]) -> None:
+    """More keys than one lazy sum takes (1023, so a second key group), the first group all
+    subtracted, accumulators at 0 and r - 1, a range across a block boundary."""
+    rng = np.random.default_rng(1023)
+    k, n, start = 1030, 40, 1000
+    seeds = [rng.bytes(32) for _ in range(k)]
+    signs = [-1] * 1023 + [1, -1, 1, 1, -1, 1, 1]
+    acc = FrArray.from_ints([R - 1 if i % 2 else 0 for i in range(n)])
+    with use_kernel(kernel):
+        streams = [prg.mask_stream(s, n, start=start).to_ints() for s in seeds]
+        got = prg.accumulate_masks(acc, seeds, signs, start=start)
+    assert got.to_ints() == _signed_sum(acc.to_ints(), streams, signs)
+
+
+@KERNEL_PARAM
+@pytest.mark.parametrize("sign_set", ["all+", "all-", "mixed"])
+def test_accumulate_long_range(kernel: tuple[str, int], sign_set: str) -> None:
+    """k = 10 over tens of blocks, from an unaligned start to an unaligned end, against Python
+    ints: enough elements for the reductions' rare cases (a quotient estimate one short)."""
+    rng = np.random.default_rng(143)
+    k, n, start = 10, 20_000, 517
+    seeds = [rng.bytes(32) for _ in range(k)]
+    signs = {"all+": [1] * k, "all-": [-1] * k, "mixed": [1, -1] * (k // 2)}[sign_set]
+    acc = FrArray.from_ints([int.from_bytes(rng.bytes(32), "little") % R for _ in range(n)])
+    with use_kernel(kernel):
+        streams = [prg.mask_stream(s, n, start=start).to_ints() for s in seeds]
+        got = prg.accumulate_masks(acc, seeds, signs, start=start)
+    assert got.to_ints() == _signed_sum(acc.to_ints(), streams, signs)
+
+
 # ---- rejected inputs ----
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_bad_seeds(backend: str) -> None:

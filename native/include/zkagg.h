@@ -159,16 +159,19 @@ int zkagg_poseidon_absorb_trace(uint64_t *out, const uint64_t *inputs, size_t n_
  * add-rotate-xor only and the acceptance test is branch-free; what the running time does show is
  * how many keystream words a block consumed (which ones were rejected), a function of the
  * keystream alone that reveals nothing about the accepted words. Stack copies of the key, of the
- * keystream and of the elements are wiped before returning (registers and compiler spills are
- * not). start + n must be below 2^64 (ZKAGG_ERR_ARG otherwise). */
+ * keystream and of the elements, and the accumulator's scratch, are wiped before returning
+ * (registers and compiler spills are not). start + n must be below 2^64 (ZKAGG_ERR_ARG
+ * otherwise). */
 
 /* out[i] = stream[start + i] for i < n (4 limbs each). */
 int zkagg_prg_fr(uint64_t *out, const uint8_t *key, uint64_t start, size_t n);
 /* acc[i] <- acc[i] + sum_j signs[j] * stream_j[start + i] mod r for i < n, where stream_j is the
  * stream of key j (keys: k keys of 32 bytes back to back). acc must be canonical and signs in
  * {+1, -1}, else ZKAGG_ERR_ARG and acc is unchanged (after the counter error above, acc is left
- * partly updated). Works block by block, one key at a time, adding each accepted element
- * straight into acc (no stream is materialized); threads across blocks. */
+ * partly updated). Works block by block, one key at a time: the keys' elements of a block are
+ * summed without reduction (per group of up to 1023 keys) and each acc element is reduced once,
+ * constant-time; no stream is materialized. Threads across blocks, with a scratch of about
+ * 100 KB per thread allocated per call (ZKAGG_ERR_ALLOC if that fails, acc unchanged). */
 int zkagg_prg_fr_accumulate(uint64_t *acc, const uint8_t *keys, const int8_t *signs, size_t k,
                             uint64_t start, size_t n);
 /* Raw RFC 8439 ChaCha20 keystream (for tests): n_blocks 64-byte blocks from key (32 bytes),

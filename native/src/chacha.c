@@ -12,12 +12,17 @@
  *  - AVX2: eight blocks at once, one block per 32-bit lane (asm builds, run-time check);
  *  - AVX-512: sixteen blocks at once (asm builds, run-time check).
  * Every kernel keeps word w of all its blocks in vector x[w] and transposes at the end.
+ * zkagg_prg_fr_accumulate sums its keys' elements without reducing them and reduces each output
+ * element once per (up to 1023) keys; on AVX-512 it packs the accepted words straight from the
+ * word-sliced state (see prg_key_avx512) and never transposes.
  *
  * Constant time: the kernels are add-rotate-xor on the key and counters, with no table lookups
  * and no branches on data. The sampler branches on the number of elements accepted so far, i.e.
  * on which keystream words were rejected: that reveals how many keystream words a block used and
- * nothing about the accepted words (the keystream blocks are independent). */
+ * nothing about the accepted words (the keystream blocks are independent). The accumulator's
+ * sums and reductions have no branch and no memory index that depends on an element. */
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,6 +35,8 @@
 #define PRG_CHUNK_WORDS (16u * PRG_CHUNK) /* 32-bit words per chunk */
 
 enum { PRG_PORTABLE = 0, PRG_AVX2 = 1, PRG_AVX512 = 2 };
+
+#define PRG_INLINE static inline __attribute__((always_inline))
 
 /* "expand 32-byte k" as four little-endian words (RFC 8439, 2.3) */
 static const uint32_t CHACHA_SIGMA[4] = {0x61707865u, 0x3320646eu, 0x79622d32u, 0x6b206574u};
@@ -67,7 +74,7 @@ static void chacha_init(uint32_t st[16], const uint8_t *key, uint32_t n0, uint32
 
 /* Interleave two 16-bit masks: bit b of lo -> bit 2b, bit b of hi -> bit 2b + 1 (candidates
  * 2b and 2b + 1 are the two halves of block b). */
-static inline uint32_t prg_interleave(uint32_t lo, uint32_t hi) {
+PRG_INLINE uint32_t prg_interleave(uint32_t lo, uint32_t hi) {
     uint32_t v[2] = {lo, hi};
     for (int i = 0; i < 2; i++) {
         uint32_t x = v[i] & 0xffffu;
@@ -145,6 +152,8 @@ static uint32_t chacha_chunk_portable(uint32_t *out, const uint32_t in[16]) {
 #include <immintrin.h>
 #define PRG_TGT_AVX2 __attribute__((target("avx2")))
 #define PRG_TGT_AVX512 __attribute__((target("avx512f")))
+/* the AVX-512 accumulator also counts and interleaves mask bits (POPCNT, BMI2 PDEP) */
+#define PRG_TGT_AVX512_BMI __attribute__((target("avx512f,popcnt,bmi2")))
 
 /* Vector quarter round on whole rows: lane i of every vector belongs to block i. */
 #define CHACHA_QR_V(ADD, XOR, ROT16, ROT12, ROT8, ROT7, a, b, c, d) \
@@ -237,26 +246,80 @@ static PRG_TGT_AVX2 uint32_t chacha_chunk_avx2(uint32_t *out, const uint32_t in[
 #define A5_ROT7(v) _mm512_rol_epi32(v, 7)
 #define A5_QR(a, b, c, d) CHACHA_QR_V(A5_ADD, A5_XOR, A5_ROT16, A5_ROT12, A5_ROT8, A5_ROT7, a, b, c, d)
 
-/* Lanes of the candidate words x[0..7] below r, as a 16-bit mask. */
-static inline PRG_TGT_AVX512 uint32_t chacha_below_r16(const __m512i *x) {
-    __mmask16 lt = 0;
+/* Lanes of the candidate words x[0..7] below r, as a 16-bit mask: words 0..3 and words 4..7 are
+ * compared in two independent chains, then joined (a shorter dependency chain than one). */
+PRG_INLINE PRG_TGT_AVX512 uint32_t chacha_below_r16(const __m512i *x) {
+    __m512i r[8], w[8];
     for (int i = 0; i < 8; i++) {
-        __m512i w = i == 7 ? _mm512_and_si512(x[i], _mm512_set1_epi32((int)PRG_TOP_MASK)) : x[i];
-        __m512i r = _mm512_set1_epi32((int)PRG_R32(i));
-        lt = _mm512_cmplt_epu32_mask(w, r) | (_mm512_cmpeq_epu32_mask(w, r) & lt);
+        r[i] = _mm512_set1_epi32((int)PRG_R32(i));
+        w[i] = i == 7 ? _mm512_and_si512(x[i], _mm512_set1_epi32((int)PRG_TOP_MASK)) : x[i];
     }
-    return lt;
+    __mmask16 lo = _mm512_cmplt_epu32_mask(w[0], r[0]), hi = _mm512_cmplt_epu32_mask(w[4], r[4]);
+    __mmask16 eq = _mm512_cmpeq_epu32_mask(w[4], r[4]);
+    for (int i = 1; i < 4; i++) {
+        lo = _mm512_cmplt_epu32_mask(w[i], r[i]) | _mm512_mask_cmpeq_epu32_mask(lo, w[i], r[i]);
+        hi = _mm512_cmplt_epu32_mask(w[4 + i], r[4 + i]) |
+             _mm512_mask_cmpeq_epu32_mask(hi, w[4 + i], r[4 + i]);
+        eq = _mm512_mask_cmpeq_epu32_mask(eq, w[4 + i], r[4 + i]);
+    }
+    return hi | (eq & lo);
 }
 
-static PRG_TGT_AVX512 uint32_t chacha_chunk_avx512(uint32_t *out, const uint32_t in[16]) {
+/* The sixteen blocks, word-sliced: lane b of x[w] is word w of block in[12] + b. */
+static inline PRG_TGT_AVX512 void chacha_x16_avx512(__m512i x[16], const uint32_t in[16]) {
     const __m512i ctr = _mm512_add_epi32(
         _mm512_set1_epi32((int)in[12]),
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-    __m512i x[16];
     for (int i = 0; i < 16; i++) x[i] = _mm512_set1_epi32((int)in[i]);
     x[12] = ctr;
     for (int r = 0; r < 10; r++) CHACHA_DOUBLE_ROUND(A5_QR);
     for (int i = 0; i < 16; i++) x[i] = _mm512_add_epi32(x[i], i == 12 ? ctr : _mm512_set1_epi32((int)in[i]));
+}
+
+/* In the first column round of a block, columns 1, 2 and 3 do not involve the counter (word 12,
+ * in column 0), nor does the first addition of column 0: pre[] is in[] with those done
+ * (pre[0] = in[0] + in[4]), the same for every chunk of one key and nonce. */
+#define CHACHA_ROTL32(v, n) ((uint32_t)((v) << (n)) | (uint32_t)((v) >> (32 - (n))))
+static void chacha_pre_columns(uint32_t pre[16], const uint32_t in[16]) {
+    for (int i = 0; i < 16; i++) pre[i] = in[i];
+    for (int c = 1; c < 4; c++) {
+        uint32_t a = pre[c], b = pre[4 + c], cc = pre[8 + c], d = pre[12 + c];
+        a += b; d ^= a; d = CHACHA_ROTL32(d, 16);
+        cc += d; b ^= cc; b = CHACHA_ROTL32(b, 12);
+        a += b; d ^= a; d = CHACHA_ROTL32(d, 8);
+        cc += d; b ^= cc; b = CHACHA_ROTL32(b, 7);
+        pre[c] = a;
+        pre[4 + c] = b;
+        pre[8 + c] = cc;
+        pre[12 + c] = d;
+    }
+    pre[0] = in[0] + in[4];
+}
+
+/* chacha_x16_avx512 given pre[] = chacha_pre_columns(in[]); the nine last double rounds are
+ * unrolled. */
+PRG_INLINE PRG_TGT_AVX512 void chacha_x16_avx512_pre(__m512i x[16], const uint32_t in[16],
+                                                      const uint32_t pre[16]) {
+    const __m512i ctr = _mm512_add_epi32(
+        _mm512_set1_epi32((int)in[12]),
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    for (int i = 0; i < 16; i++) x[i] = _mm512_set1_epi32((int)pre[i]);
+    /* the rest of the first column quarter round on column 0 */
+    x[12] = A5_ROT16(A5_XOR(ctr, x[0]));
+    x[8] = A5_ADD(x[8], x[12]); x[4] = A5_ROT12(A5_XOR(x[4], x[8]));
+    x[0] = A5_ADD(x[0], x[4]); x[12] = A5_ROT8(A5_XOR(x[12], x[0]));
+    x[8] = A5_ADD(x[8], x[12]); x[4] = A5_ROT7(A5_XOR(x[4], x[8]));
+    /* the first diagonal round, then nine double rounds */
+    A5_QR(x[0], x[5], x[10], x[15]); A5_QR(x[1], x[6], x[11], x[12]);
+    A5_QR(x[2], x[7], x[8], x[13]); A5_QR(x[3], x[4], x[9], x[14]);
+#pragma GCC unroll 9
+    for (int r = 1; r < 10; r++) CHACHA_DOUBLE_ROUND(A5_QR);
+    for (int i = 0; i < 16; i++) x[i] = _mm512_add_epi32(x[i], i == 12 ? ctr : _mm512_set1_epi32((int)in[i]));
+}
+
+static PRG_TGT_AVX512 uint32_t chacha_chunk_avx512(uint32_t *out, const uint32_t in[16]) {
+    __m512i x[16];
+    chacha_x16_avx512(x, in);
     uint32_t mask = prg_interleave(chacha_below_r16(x), chacha_below_r16(x + 8));
     /* Transpose: first 4x4 word matrices inside each 128-bit lane L (blocks 4L..4L+3), giving
      * y[k][g] = words 4g..4g+3 of block 4L + k in lane L; then, for each k, a 4x4 matrix of
@@ -315,9 +378,9 @@ static int prg_cpu_level(void) {
     int v = atomic_load_explicit(&cached, memory_order_relaxed);
     if (v < 0) {
         __builtin_cpu_init(); /* the checks include the OS's support for the register state */
-        v = __builtin_cpu_supports("avx512f") ? PRG_AVX512
-            : __builtin_cpu_supports("avx2")  ? PRG_AVX2
-                                              : PRG_PORTABLE;
+        int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt") &&
+                     __builtin_cpu_supports("bmi2");
+        v = avx512 ? PRG_AVX512 : __builtin_cpu_supports("avx2") ? PRG_AVX2 : PRG_PORTABLE;
         atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
     return v;
@@ -390,46 +453,7 @@ int zkagg_chacha20_keystream(uint8_t *out, const uint8_t *key, const uint8_t *no
 
 /* ---- sampling ---- */
 
-/* Field addition and subtraction of canonical values for the accumulator: add-with-carry chains
- * on x86-64, field.h's portable versions elsewhere. Branch-free. */
-#if defined(__x86_64__)
-#include <x86intrin.h>
-static inline void prg_add(uint64_t *o, const uint64_t *a, const uint64_t *b) {
-    unsigned long long s0, s1, s2, s3, t0, t1, t2, t3;
-    unsigned char c = _addcarry_u64(0, a[0], b[0], &s0);
-    c = _addcarry_u64(c, a[1], b[1], &s1);
-    c = _addcarry_u64(c, a[2], b[2], &s2);
-    (void)_addcarry_u64(c, a[3], b[3], &s3); /* a + b < 2r < 2^255: no carry out */
-    c = _subborrow_u64(0, s0, FR_P[0], &t0);
-    c = _subborrow_u64(c, s1, FR_P[1], &t1);
-    c = _subborrow_u64(c, s2, FR_P[2], &t2);
-    c = _subborrow_u64(c, s3, FR_P[3], &t3);
-    uint64_t keep = -(uint64_t)c; /* a + b < r: keep the sum */
-    o[0] = (s0 & keep) | (t0 & ~keep);
-    o[1] = (s1 & keep) | (t1 & ~keep);
-    o[2] = (s2 & keep) | (t2 & ~keep);
-    o[3] = (s3 & keep) | (t3 & ~keep);
-}
-static inline void prg_sub(uint64_t *o, const uint64_t *a, const uint64_t *b) {
-    unsigned long long d0, d1, d2, d3;
-    unsigned char c = _subborrow_u64(0, a[0], b[0], &d0);
-    c = _subborrow_u64(c, a[1], b[1], &d1);
-    c = _subborrow_u64(c, a[2], b[2], &d2);
-    c = _subborrow_u64(c, a[3], b[3], &d3);
-    uint64_t m = -(uint64_t)c; /* a < b: add r back */
-    c = _addcarry_u64(0, d0, FR_P[0] & m, &d0);
-    c = _addcarry_u64(c, d1, FR_P[1] & m, &d1);
-    c = _addcarry_u64(c, d2, FR_P[2] & m, &d2);
-    (void)_addcarry_u64(c, d3, FR_P[3] & m, &d3);
-    o[0] = d0;
-    o[1] = d1;
-    o[2] = d2;
-    o[3] = d3;
-}
-#else
-static inline void prg_add(uint64_t *o, const uint64_t *a, const uint64_t *b) { fr_add(o, a, b); }
-static inline void prg_sub(uint64_t *o, const uint64_t *a, const uint64_t *b) { fr_sub(o, a, b); }
-#endif
+typedef unsigned __int128 prg_u128;
 
 /* 1 if the value (l0, l1, l2, l3) is below r: lexicographic comparison from the top limb with
  * bitwise (not short-circuit) operators, so branch-free. */
@@ -439,12 +463,149 @@ static inline uint64_t prg_below_r(uint64_t l0, uint64_t l1, uint64_t l2, uint64
     return lt3 | (eq3 & (lt2 | (eq2 & (lt1 | (eq1 & lt0)))));
 }
 
+/* Add and subtract with carry, branch-free: the carry-flag intrinsics on x86-64 (gcc turns
+ * unsigned __int128 sums into stack round trips), plain C elsewhere. */
+#if defined(__x86_64__)
+#include <x86intrin.h>
+static inline unsigned char prg_adc(unsigned char c, uint64_t a, uint64_t b, uint64_t *out) {
+    unsigned long long s;
+    c = _addcarry_u64(c, a, b, &s);
+    *out = s;
+    return c;
+}
+static inline unsigned char prg_sbb(unsigned char c, uint64_t a, uint64_t b, uint64_t *out) {
+    unsigned long long d;
+    c = _subborrow_u64(c, a, b, &d);
+    *out = d;
+    return c;
+}
+#else
+static inline unsigned char prg_adc(unsigned char c, uint64_t a, uint64_t b, uint64_t *out) {
+    prg_u128 s = (prg_u128)a + b + c;
+    *out = (uint64_t)s;
+    return (unsigned char)(s >> 64);
+}
+static inline unsigned char prg_sbb(unsigned char c, uint64_t a, uint64_t b, uint64_t *out) {
+    prg_u128 d = (prg_u128)a - b - c;
+    *out = (uint64_t)d;
+    return (unsigned char)((d >> 64) & 1);
+}
+#endif
+
+static inline uint64_t prg_mul(uint64_t a, uint64_t b, uint64_t *hi) {
+    prg_u128 p = (prg_u128)a * b;
+    *hi = (uint64_t)(p >> 64);
+    return (uint64_t)p;
+}
+
+/* Lazy sums: zkagg_prg_fr_accumulate adds the signed elements of up to PRG_KEY_GROUP keys (k of
+ * them, k_neg subtracted) before it reduces each output element once.
+ *  - AVX-512: the 32-bit words w = 0..7 of the elements are summed separately in 64-bit lanes,
+ *    starting from k_neg (2^32 - 1) plus word w of bias = (-k_neg (2^256 - 1)) mod r: so no sum
+ *    goes below 0, sum_w sums_w 2^(32 w) is congruent mod r to the signed sum, and acc plus it
+ *    is below 2r + k 2^256.
+ *  - other kernels: a 320-bit two's complement sum t (5 limbs); acc + t + k_neg r lies in
+ *    [0, (k + 1) r), each subtracted element being below r.
+ * Both bounds are below 2^266 for k <= 1023, the range of prg_reduce. */
+#define PRG_KEY_GROUP 1023u
+/* floor(2^315 / r): the quotient estimate of prg_reduce */
+#define PRG_MU 0x2a523a31311d0253ULL
+/* (2^256 - 1) mod r */
+static const uint64_t PRG_ONES_MOD_R[4] = {0xac96341c4ffffffaULL, 0x36fc76959f60cd29ULL,
+                                           0x666ea36f7879462eULL, 0x0e0a77c19a07df2fULL};
+
+/* t += l and t -= l for the 5-limb two's complement sums and a 4-limb element */
+static inline void prg_add5(uint64_t *t, const uint64_t *l) {
+    unsigned char c = prg_adc(0, t[0], l[0], &t[0]);
+    c = prg_adc(c, t[1], l[1], &t[1]);
+    c = prg_adc(c, t[2], l[2], &t[2]);
+    c = prg_adc(c, t[3], l[3], &t[3]);
+    t[4] += c;
+}
+static inline void prg_sub5(uint64_t *t, const uint64_t *l) {
+    unsigned char c = prg_sbb(0, t[0], l[0], &t[0]);
+    c = prg_sbb(c, t[1], l[1], &t[1]);
+    c = prg_sbb(c, t[2], l[2], &t[2]);
+    c = prg_sbb(c, t[3], l[3], &t[3]);
+    t[4] -= c;
+}
+
+/* out <- v mod r for v = (v0, .., v4) < 2^266. Constant time: the quotient estimate
+ * q = floor(floor(v / 2^203) mu / 2^112), mu = floor(2^315 / r), is floor(v / r) or one less
+ * (the two truncations cost less than 2^-48), so w = v - q r lies in [0, 2r) and one masked
+ * subtraction of r finishes. Scalars only: gcc keeps limb arrays in memory here. */
+PRG_INLINE void prg_reduce(uint64_t *out, uint64_t v0, uint64_t v1, uint64_t v2, uint64_t v3,
+                           uint64_t v4) {
+    uint64_t hi, h0, h1, h2, h3, p1, p2, p3, w0, w1, w2, w3, s0, s1, s2, s3;
+    (void)prg_mul((v3 >> 11) | (v4 << 53), PRG_MU, &hi);
+    uint64_t q = hi >> 48;
+    uint64_t p0 = prg_mul(q, FR_P[0], &h0); /* q r mod 2^256: w < 2^255, so the top cancels */
+    p1 = prg_mul(q, FR_P[1], &h1);
+    p2 = prg_mul(q, FR_P[2], &h2);
+    p3 = prg_mul(q, FR_P[3], &h3);
+    (void)h3;
+    unsigned char c = prg_adc(0, p1, h0, &p1);
+    c = prg_adc(c, p2, h1, &p2);
+    (void)prg_adc(c, p3, h2, &p3);
+    c = prg_sbb(0, v0, p0, &w0);
+    c = prg_sbb(c, v1, p1, &w1);
+    c = prg_sbb(c, v2, p2, &w2);
+    (void)prg_sbb(c, v3, p3, &w3);
+    c = prg_sbb(0, w0, FR_P[0], &s0);
+    c = prg_sbb(c, w1, FR_P[1], &s1);
+    c = prg_sbb(c, w2, FR_P[2], &s2);
+    c = prg_sbb(c, w3, FR_P[3], &s3);
+    uint64_t keep = -(uint64_t)c; /* w < r: keep w */
+    out[0] = (w0 & keep) | (s0 & ~keep);
+    out[1] = (w1 & keep) | (s1 & ~keep);
+    out[2] = (w2 & keep) | (s2 & ~keep);
+    out[3] = (w3 & keep) | (s3 & ~keep);
+}
+
+#define PRG_SUM_ROW (PRG_BLOCK + 8) /* AVX-512 sums per word: rows a cache line off 8 KB */
+
+/* acc <- (acc + sum_w sum[w][i] 2^(32 w)) mod r for the AVX-512 sums (each below 2^42). */
+PRG_INLINE void prg_fold_sliced(uint64_t *acc, const uint64_t (*sum)[PRG_SUM_ROW], size_t i) {
+    /* limb l gets lo_l = sum[2l] + (sum[2l+1] << 32) mod 2^64, limb l + 1 the rest, hi_l */
+    uint64_t lo0, lo1, lo2, lo3, v0, v1, v2, v3;
+    uint64_t b0 = sum[1][i], b1 = sum[3][i], b2 = sum[5][i], b3 = sum[7][i];
+    uint64_t hi0 = (b0 >> 32) + prg_adc(0, sum[0][i], b0 << 32, &lo0);
+    uint64_t hi1 = (b1 >> 32) + prg_adc(0, sum[2][i], b1 << 32, &lo1);
+    uint64_t hi2 = (b2 >> 32) + prg_adc(0, sum[4][i], b2 << 32, &lo2);
+    uint64_t hi3 = (b3 >> 32) + prg_adc(0, sum[6][i], b3 << 32, &lo3);
+    unsigned char c = prg_adc(0, acc[0], lo0, &v0);
+    c = prg_adc(c, acc[1], lo1, &v1);
+    c = prg_adc(c, acc[2], lo2, &v2);
+    c = prg_adc(c, acc[3], lo3, &v3);
+    uint64_t v4 = c + hi3;
+    c = prg_adc(0, v1, hi0, &v1);
+    c = prg_adc(c, v2, hi1, &v2);
+    c = prg_adc(c, v3, hi2, &v3);
+    prg_reduce(acc, v0, v1, v2, v3, v4 + c);
+}
+
+/* acc <- (acc + bias + t) mod r for a 5-limb two's complement sum t of the other kernels. */
+PRG_INLINE void prg_fold_limbs(uint64_t *acc, const uint64_t bias[5], const uint64_t t[5]) {
+    uint64_t v0, v1, v2, v3;
+    unsigned char c = prg_adc(0, t[0], bias[0], &v0);
+    c = prg_adc(c, t[1], bias[1], &v1);
+    c = prg_adc(c, t[2], bias[2], &v2);
+    c = prg_adc(c, t[3], bias[3], &v3);
+    uint64_t v4 = t[4] + bias[4] + c;
+    c = prg_adc(0, v0, acc[0], &v0);
+    c = prg_adc(c, v1, acc[1], &v1);
+    c = prg_adc(c, v2, acc[2], &v2);
+    c = prg_adc(c, v3, acc[3], &v3);
+    prg_reduce(acc, v0, v1, v2, v3, v4 + c);
+}
+
 enum { PRG_STORE = 0, PRG_ADD = 1, PRG_SUB = -1 };
 
 /* Elements [lo, hi) (lo < hi <= PRG_BLOCK) of block j of key's stream, element i going to
- * dst + 4 (i - lo): stored (op PRG_STORE), or added to / subtracted from the canonical value
- * there (PRG_ADD, PRG_SUB). Returns ZKAGG_OK, or ZKAGG_ERR_ARG if the block counter runs out
- * (see zkagg.h; dst is then partly written). Always inlined, so that each op gets its own copy. */
+ * dst + 4 (i - lo) (op PRG_STORE), or added to / subtracted from the 5-limb lazy sum at
+ * dst + 5 (i - lo) (PRG_ADD, PRG_SUB). Returns ZKAGG_OK, or ZKAGG_ERR_ARG if the block counter
+ * runs out (see zkagg.h; dst is then partly written). Always inlined, so that each op gets its
+ * own copy. */
 static inline __attribute__((always_inline)) int prg_block_op(uint64_t *dst, const uint8_t *key,
                                                               uint64_t j, size_t lo, size_t hi,
                                                               int level, const int op) {
@@ -469,16 +630,16 @@ static inline __attribute__((always_inline)) int prg_block_op(uint64_t *dst, con
                                        (uint64_t)w[2] | (uint64_t)w[3] << 32,
                                        (uint64_t)w[4] | (uint64_t)w[5] << 32,
                                        ((uint64_t)w[6] | (uint64_t)w[7] << 32) & (UINT64_MAX >> 2)};
-                uint64_t *d = dst + 4 * (pos - 1 - lo);
                 if (op == PRG_STORE) {
+                    uint64_t *d = dst + 4 * (pos - 1 - lo);
                     d[0] = l[0];
                     d[1] = l[1];
                     d[2] = l[2];
                     d[3] = l[3]; /* top 2 bits cleared */
                 } else if (op == PRG_ADD) {
-                    prg_add(d, d, l);
+                    prg_add5(dst + 5 * (pos - 1 - lo), l);
                 } else {
-                    prg_sub(d, d, l);
+                    prg_sub5(dst + 5 * (pos - 1 - lo), l);
                 }
             }
         }
@@ -498,6 +659,180 @@ static int prg_block(uint64_t *dst, const uint8_t *key, uint64_t j, size_t lo, s
     return prg_block_op(dst, key, j, lo, hi, level, PRG_STORE);
 }
 
+/* Per-thread scratch of zkagg_prg_fr_accumulate for one block (about 97 KB): the lazy sums of
+ * its elements. */
+#define PRG_STAGE (PRG_BLOCK + 16u) /* room for a 16-lane store at any element */
+typedef union {
+    uint64_t limbs[PRG_BLOCK][5]; /* portable and AVX2 kernels: 5-limb two's complement */
+    struct {
+        /* sum[w][i]: the sum of 32-bit word w of element i (see PRG_KEY_GROUP);
+         * stage[w][i]: word w of one key's element i */
+        _Alignas(64) uint64_t sum[8][PRG_SUM_ROW];
+        _Alignas(64) uint32_t stage[8][PRG_STAGE];
+    } sliced; /* AVX-512 */
+} prg_scratch;
+
+#ifdef PRG_X86
+/* sum[.][i..i+7] += or -= stage[.][i..i+7] (i a multiple of 8), one element per 64-bit lane */
+static inline PRG_TGT_AVX512 void prg_add8_avx512(prg_scratch *sc, size_t i, int neg) {
+    for (int w = 0; w < 8; w++) {
+        uint64_t *s = sc->sliced.sum[w] + i;
+        __m256i words = _mm256_load_si256((const __m256i *)(sc->sliced.stage[w] + i));
+        __m512i e = _mm512_cvtepu32_epi64(words);
+        __m512i a = _mm512_load_si512(s);
+        _mm512_store_si512(s, neg ? _mm512_sub_epi64(a, e) : _mm512_add_epi64(a, e));
+    }
+}
+
+/* The accepted candidates of one half chunk (blocks 8g .. 8g + 7) of the word-sliced kernel
+ * output x, packed into the stage from element at. perm picks word w of the half chunk's 16
+ * candidates in stream order from (x[w], x[8 + w]) (block b's halves at lanes 2(b - 8g) and
+ * 2(b - 8g) + 1); m has a bit per lane of that order, and a zero-masking compression keeps the
+ * accepted lanes. 16 lanes are stored: the ones past the accepted are overwritten later or
+ * never read. */
+static inline PRG_TGT_AVX512 void prg_stage16_avx512(prg_scratch *sc, const __m512i x[16],
+                                                     __m512i perm, uint32_t m, size_t at) {
+    uint32_t *dst = &sc->sliced.stage[0][at];
+    for (int w = 0; w < 8; w++) {
+        __m512i v = _mm512_permutex2var_epi32(x[w], perm, x[8 + w]);
+        if (w == 7) v = _mm512_and_si512(v, _mm512_set1_epi32((int)PRG_TOP_MASK));
+        _mm512_storeu_si512(dst + w * PRG_STAGE, _mm512_maskz_compress_epi32((__mmask16)m, v));
+    }
+}
+
+/* AVX-512, one key: elements [lo, hi) of block j of key's stream, added to (neg = 0) or
+ * subtracted from (neg = 1) the word sums sc->sliced.sum[.][i - lo]. Per chunk: the kernel (with
+ * the counter-free part of the first round done once, chacha_pre_columns), the acceptance masks
+ * of both halves interleaved into stream order (PDEP), the stage's 8-element groups completed by
+ * earlier chunks into the sums (not the current chunk's, whose stores would be read back at
+ * once), then the chunk's accepted words into the stage, never transposed. Returns ZKAGG_OK or
+ * ZKAGG_ERR_ARG (counter); the branches depend on the acceptance pattern only. */
+static PRG_TGT_AVX512_BMI int prg_key_avx512(prg_scratch *sc, const uint8_t *key, uint64_t j,
+                                                 size_t lo, size_t hi, int neg) {
+    const __m512i perm0 = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i perm1 =
+        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    uint32_t st[16], pre[16];
+    chacha_init(st, key, (uint32_t)j, (uint32_t)(j >> 32), 0);
+    chacha_pre_columns(pre, st);
+    size_t pos = 0;  /* elements of the block accepted so far */
+    size_t done = 0; /* stage elements [0, done) are in the sums */
+    int rc = ZKAGG_OK;
+    for (;;) {
+        __m512i x[16];
+        chacha_x16_avx512_pre(x, st, pre);
+        uint32_t accepted = _pdep_u32(chacha_below_r16(x), 0x55555555u) |
+                            _pdep_u32(chacha_below_r16(x + 8), 0xaaaaaaaau);
+        size_t c = (size_t)__builtin_popcount(accepted);
+        if (pos >= lo && pos + c <= hi) { /* the whole chunk is in the range */
+            size_t at = pos - lo;
+            for (; done + 8 <= at; done += 8) prg_add8_avx512(sc, done, neg);
+            uint32_t m0 = accepted & 0xffffu;
+            prg_stage16_avx512(sc, x, perm0, m0, at);
+            prg_stage16_avx512(sc, x, perm1, accepted >> 16, at + (size_t)__builtin_popcount(m0));
+            pos += c;
+        } else if (pos + c > lo) { /* a chunk at an end of the range */
+            for (int g = 0; g < 2 && pos < hi; g++) {
+                uint32_t m = (accepted >> (16 * g)) & 0xffffu;
+                size_t cg = (size_t)__builtin_popcount(m);
+                if (pos + cg <= lo) {
+                    pos += cg; /* before the range (or none accepted) */
+                    continue;
+                }
+                for (; pos < lo; pos++, cg--) m &= m - 1; /* drop the elements before lo */
+                if (pos + cg > hi) {                        /* keep the first hi - pos */
+                    uint32_t keep = 0;
+                    for (size_t t = pos; t < hi; t++) {
+                        keep |= m & -m;
+                        m &= m - 1;
+                    }
+                    m = keep;
+                    cg = hi - pos;
+                }
+                prg_stage16_avx512(sc, x, g ? perm1 : perm0, m, pos - lo);
+                pos += cg;
+            }
+        } else {
+            pos += c; /* before the range */
+        }
+        if (pos >= hi) break;
+        if ((uint64_t)st[12] + 2 * PRG_CHUNK > (uint64_t)1 << 32) {
+            rc = ZKAGG_ERR_ARG; /* the next chunk would wrap the 32-bit counter */
+            break;
+        }
+        st[12] += PRG_CHUNK;
+    }
+    prg_wipe(st, sizeof st);
+    prg_wipe(pre, sizeof pre);
+    if (rc != ZKAGG_OK) return rc;
+    /* the rest; lanes past hi - lo add stale stage words to sums that are never read */
+    for (; done < hi - lo; done += 8) prg_add8_avx512(sc, done, neg);
+    return ZKAGG_OK;
+}
+
+/* floor(2^285 / r) < 2^32: the quotient estimate of prg_fold8_avx512 */
+#define PRG_MU32 0xa948e8c4u
+
+/* prg_fold_sliced for the 8 elements from i (lane e: element i + e), in 32-bit digits held in
+ * 64-bit lanes; acc's limbs are transposed into the lanes and back. With v = acc +
+ * sum_w sum[w] 2^(32 w) < 2^266 normalized to digits d_0 .. d_7 and a top, the quotient estimate
+ * q = floor(floor(v / 2^240) mu / 2^45), mu = floor(2^285 / r) < 2^32, is floor(v / r) or one less
+ * (the truncations cost less than 2^-13), so w = v - q r lies in [0, 2r); w and w - r are formed
+ * side by side and the sign of w - r picks one. Constant time: no branches, fixed shuffles. */
+static PRG_TGT_AVX512 void prg_fold8_avx512(uint64_t *acc, const prg_scratch *sc, size_t i) {
+    const __m512i m32 = _mm512_set1_epi64(0xffffffff);
+    const __m512i lo_idx = _mm512_setr_epi64(0, 4, 8, 12, 1, 5, 9, 13);
+    const __m512i hi_idx = _mm512_setr_epi64(2, 6, 10, 14, 3, 7, 11, 15);
+    __m512i a[4], t[4], l[4], d[8];
+    for (int h = 0; h < 4; h++) a[h] = _mm512_loadu_si512(acc + 8 * h); /* elements 2h, 2h + 1 */
+    /* t[0] = limbs 0, 1 of elements 0..3, t[1] = limbs 2, 3; t[2], t[3]: elements 4..7 */
+    t[0] = _mm512_permutex2var_epi64(a[0], lo_idx, a[1]);
+    t[1] = _mm512_permutex2var_epi64(a[0], hi_idx, a[1]);
+    t[2] = _mm512_permutex2var_epi64(a[2], lo_idx, a[3]);
+    t[3] = _mm512_permutex2var_epi64(a[2], hi_idx, a[3]);
+    l[0] = _mm512_shuffle_i64x2(t[0], t[2], 0x44);
+    l[1] = _mm512_shuffle_i64x2(t[0], t[2], 0xee);
+    l[2] = _mm512_shuffle_i64x2(t[1], t[3], 0x44);
+    l[3] = _mm512_shuffle_i64x2(t[1], t[3], 0xee);
+    __m512i c = _mm512_setzero_si512();
+    for (int w = 0; w < 8; w++) { /* digits of v */
+        __m512i limb = w % 2 ? _mm512_srli_epi64(l[w / 2], 32) : _mm512_and_si512(l[w / 2], m32);
+        __m512i v = _mm512_add_epi64(_mm512_load_si512(sc->sliced.sum[w] + i), limb);
+        v = _mm512_add_epi64(v, c);
+        d[w] = _mm512_and_si512(v, m32);
+        c = _mm512_srli_epi64(v, 32);
+    }
+    __m512i top = _mm512_or_si512(_mm512_srli_epi64(d[7], 16), _mm512_slli_epi64(c, 16));
+    __m512i q = _mm512_srli_epi64(_mm512_mul_epu32(top, _mm512_set1_epi64(PRG_MU32)), 45);
+    /* w = v - q r (below 2r < 2^255: the top cancels) and w - r, digit by digit */
+    __m512i e[8], ce = _mm512_setzero_si512();
+    c = _mm512_setzero_si512();
+    for (int w = 0; w < 8; w++) {
+        __m512i p = _mm512_mul_epu32(q, _mm512_set1_epi64(PRG_R32(w)));
+        __m512i v = _mm512_add_epi64(_mm512_sub_epi64(d[w], p), c);
+        d[w] = _mm512_and_si512(v, m32);
+        c = _mm512_srai_epi64(v, 32);
+        __m512i u = _mm512_add_epi64(_mm512_sub_epi64(d[w], _mm512_set1_epi64(PRG_R32(w))), ce);
+        e[w] = _mm512_and_si512(u, m32);
+        ce = _mm512_srai_epi64(u, 32);
+    }
+    __mmask8 below = _mm512_cmplt_epi64_mask(ce, _mm512_setzero_si512()); /* v - q r < r */
+    for (int h = 0; h < 4; h++) {
+        __m512i lo = _mm512_mask_blend_epi64(below, e[2 * h], d[2 * h]);
+        __m512i hi = _mm512_mask_blend_epi64(below, e[2 * h + 1], d[2 * h + 1]);
+        l[h] = _mm512_or_si512(lo, _mm512_slli_epi64(hi, 32));
+    }
+    t[0] = _mm512_shuffle_i64x2(l[0], l[1], 0x44);
+    t[2] = _mm512_shuffle_i64x2(l[0], l[1], 0xee);
+    t[1] = _mm512_shuffle_i64x2(l[2], l[3], 0x44);
+    t[3] = _mm512_shuffle_i64x2(l[2], l[3], 0xee);
+    _mm512_storeu_si512(acc, _mm512_permutex2var_epi64(t[0], lo_idx, t[1]));
+    _mm512_storeu_si512(acc + 8, _mm512_permutex2var_epi64(t[0], hi_idx, t[1]));
+    _mm512_storeu_si512(acc + 16, _mm512_permutex2var_epi64(t[2], lo_idx, t[3]));
+    _mm512_storeu_si512(acc + 24, _mm512_permutex2var_epi64(t[2], hi_idx, t[3]));
+}
+#endif
+
 typedef struct {
     uint64_t *out;
     const uint8_t *keys;
@@ -505,7 +840,10 @@ typedef struct {
     size_t k;
     uint64_t start, end; /* elements [start, end) */
     uint64_t first_block;
+    size_t items;         /* blocks */
     int level;
+    prg_scratch *scratch; /* zkagg_prg_fr_accumulate: one per slot */
+    atomic_size_t next;   /* the next item to claim */
     atomic_int rc;
 } prg_job;
 
@@ -531,32 +869,109 @@ static void prg_fr_task(void *ctx, size_t item) {
     if (rc != ZKAGG_OK) atomic_store(&job->rc, rc);
 }
 
-static void prg_accumulate_task(void *ctx, size_t item) {
-    prg_job *job = ctx;
+/* The bias that brings a key group's lazy sums (with acc) into [0, 2^266) without changing them
+ * mod r (see PRG_KEY_GROUP): sliced, (-k_neg (2^256 - 1)) mod r (limb 4 is 0); otherwise k_neg r.
+ * k_neg is public. */
+static void prg_group_bias(uint64_t bias[5], uint64_t k_neg, int sliced) {
+    uint64_t h[4], p[4];
+    for (int i = 0; i < 4; i++) p[i] = prg_mul(k_neg, sliced ? PRG_ONES_MOD_R[i] : FR_P[i], &h[i]);
+    unsigned char c = prg_adc(0, p[1], h[0], &p[1]);
+    c = prg_adc(c, p[2], h[1], &p[2]);
+    c = prg_adc(c, p[3], h[2], &p[3]);
+    uint64_t top = h[3] + c;
+    if (!sliced) {
+        for (int i = 0; i < 4; i++) bias[i] = p[i];
+        bias[4] = top;
+        return;
+    }
+    uint64_t e[4]; /* k_neg (2^256 - 1) mod r, then its negative */
+    prg_reduce(e, p[0], p[1], p[2], p[3], top);
+    uint64_t nz = (e[0] | e[1] | e[2] | e[3]) != 0;
+    c = prg_sbb(0, FR_P[0] & -nz, e[0], &bias[0]);
+    c = prg_sbb(c, FR_P[1] & -nz, e[1], &bias[1]);
+    c = prg_sbb(c, FR_P[2] & -nz, e[2], &bias[2]);
+    (void)prg_sbb(c, FR_P[3] & -nz, e[3], &bias[3]);
+    bias[4] = 0;
+}
+
+/* One block of zkagg_prg_fr_accumulate: per group of at most PRG_KEY_GROUP keys, the lazy sum of
+ * their elements, then one reduction into acc per element. */
+static int prg_accumulate_block(const prg_job *job, prg_scratch *sc, size_t item) {
     uint64_t j;
-    size_t lo, hi, off;
-    prg_item_range(job, item, &j, &lo, &hi, &off);
-    uint64_t *acc = job->out + 4 * off;
-    for (size_t key = 0; key < job->k; key++) {
-        const uint8_t *kb = job->keys + 32 * key;
+    size_t lo, hi, at;
+    prg_item_range(job, item, &j, &lo, &hi, &at);
+    size_t n = hi - lo;
+    uint64_t *acc = job->out + 4 * at;
+    int sliced = 0;
+#ifdef PRG_X86
+    sliced = job->level >= PRG_AVX512;
+#endif
+    for (size_t k0 = 0; k0 < job->k; k0 += PRG_KEY_GROUP) {
+        size_t k1 = job->k - k0 > PRG_KEY_GROUP ? k0 + PRG_KEY_GROUP : job->k;
         /* the signs are public (which side of each pair adds and which subtracts) */
-        int rc = job->signs[key] > 0 ? prg_block_op(acc, kb, j, lo, hi, job->level, PRG_ADD)
-                                     : prg_block_op(acc, kb, j, lo, hi, job->level, PRG_SUB);
-        if (rc != ZKAGG_OK) {
-            atomic_store(&job->rc, rc);
-            break;
+        uint64_t k_neg = 0;
+        for (size_t key = k0; key < k1; key++) k_neg += (uint64_t)(job->signs[key] < 0);
+        uint64_t bias[5];
+        prg_group_bias(bias, k_neg, sliced);
+        if (sliced) {
+            /* word sum w starts at k_neg (2^32 - 1) plus word w of the bias */
+            for (int w = 0; w < 8; w++) {
+                uint64_t start = k_neg * 0xffffffffu + (uint32_t)(bias[w / 2] >> (32 * (w % 2)));
+                for (size_t i = 0; i < n; i++) sc->sliced.sum[w][i] = start;
+            }
+        } else {
+            memset(sc->limbs, 0, 40 * n);
         }
+        for (size_t key = k0; key < k1; key++) {
+            const uint8_t *kb = job->keys + 32 * key;
+            int neg = job->signs[key] < 0, rc;
+#ifdef PRG_X86
+            if (sliced) {
+                rc = prg_key_avx512(sc, kb, j, lo, hi, neg);
+            } else
+#endif
+            {
+                rc = neg ? prg_block_op(sc->limbs[0], kb, j, lo, hi, job->level, PRG_SUB)
+                         : prg_block_op(sc->limbs[0], kb, j, lo, hi, job->level, PRG_ADD);
+            }
+            if (rc != ZKAGG_OK) return rc;
+        }
+        size_t i = 0;
+#ifdef PRG_X86
+        if (sliced)
+            for (; i + 8 <= n; i += 8) prg_fold8_avx512(acc + 4 * i, sc, i);
+#endif
+        for (; i < n; i++) {
+            if (sliced)
+                prg_fold_sliced(acc + 4 * i, (const uint64_t(*)[PRG_SUM_ROW])sc->sliced.sum, i);
+            else
+                prg_fold_limbs(acc + 4 * i, bias, sc->limbs[i]);
+        }
+    }
+    return ZKAGG_OK;
+}
+
+/* Slot `slot` of zkagg_prg_fr_accumulate: claims blocks until none is left, with its own
+ * scratch. */
+static void prg_accumulate_task(void *ctx, size_t slot) {
+    prg_job *job = ctx;
+    for (;;) {
+        size_t item = atomic_fetch_add(&job->next, 1);
+        if (item >= job->items) break;
+        int rc = prg_accumulate_block(job, job->scratch + slot, item);
+        if (rc != ZKAGG_OK) atomic_store(&job->rc, rc);
     }
 }
 
 /* Fills the job's range fields; 0 if [start, start + n) is a valid non-empty range. */
-static int prg_job_range(prg_job *job, uint64_t start, size_t n, size_t *items) {
+static int prg_job_range(prg_job *job, uint64_t start, size_t n) {
     if ((uint64_t)n > UINT64_MAX - start) return ZKAGG_ERR_ARG;
     job->start = start;
     job->end = start + (uint64_t)n;
     job->first_block = start / PRG_BLOCK;
-    *items = (size_t)((job->end - 1) / PRG_BLOCK - job->first_block + 1);
+    job->items = (size_t)((job->end - 1) / PRG_BLOCK - job->first_block + 1);
     job->level = zkagg_prg_get_impl();
+    atomic_init(&job->next, 0);
     atomic_init(&job->rc, ZKAGG_OK);
     return ZKAGG_OK;
 }
@@ -565,9 +980,8 @@ int zkagg_prg_fr(uint64_t *out, const uint8_t *key, uint64_t start, size_t n) {
     if (n == 0) return ZKAGG_OK;
     if (!out || !key) return ZKAGG_ERR_ARG;
     prg_job job = {.out = out, .keys = key, .signs = NULL, .k = 1};
-    size_t items;
-    if (prg_job_range(&job, start, n, &items) != ZKAGG_OK) return ZKAGG_ERR_ARG;
-    (void)zk_parallel_for(items, prg_fr_task, &job); /* complete even if no thread started */
+    if (prg_job_range(&job, start, n) != ZKAGG_OK) return ZKAGG_ERR_ARG;
+    (void)zk_parallel_for(job.items, prg_fr_task, &job); /* complete even if no thread started */
     return atomic_load(&job.rc);
 }
 
@@ -586,9 +1000,17 @@ int zkagg_prg_fr_accumulate(uint64_t *acc, const uint8_t *keys, const int8_t *si
     if (!all_below) return ZKAGG_ERR_ARG;
     if (k == 0) return ZKAGG_OK;
     prg_job job = {.out = acc, .keys = keys, .signs = signs, .k = k};
-    size_t items;
-    if (prg_job_range(&job, start, n, &items) != ZKAGG_OK) return ZKAGG_ERR_ARG;
-    (void)zk_parallel_for(items, prg_accumulate_task, &job);
+    if (prg_job_range(&job, start, n) != ZKAGG_OK) return ZKAGG_ERR_ARG;
+    size_t slots = (size_t)zk_threads();
+    if (slots > job.items) slots = job.items;
+    /* zeroed, so that the AVX-512 stage's lanes past the last element are never uninitialized */
+    size_t bytes = slots * sizeof(prg_scratch);
+    job.scratch = aligned_alloc(64, bytes);
+    if (!job.scratch) return ZKAGG_ERR_ALLOC;
+    memset(job.scratch, 0, bytes);
+    (void)zk_parallel_for(slots, prg_accumulate_task, &job); /* complete even if no thread started */
+    prg_wipe(job.scratch, bytes);
+    free(job.scratch);
     return atomic_load(&job.rc);
 }
 
