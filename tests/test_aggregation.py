@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import secrets
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
@@ -110,3 +112,12 @@ def test_a_wrong_witness_names_the_failing_constraint(job, pk) -> None:  # noqa:
     tampered[1] = tampered[1] + FrArray.from_ints([1] + [0] * (len(tampered[1]) - 1))
     with pytest.raises(ProtocolError, match="slot 1"):
         prove_round(job, pk, dataclasses.replace(result, inputs=tampered), ledger)
+
+
+def test_chunks_can_be_proved_in_other_processes(job, pk) -> None:  # noqa: ANN001
+    ledger, result = run_round(job, 9, {})
+    context = multiprocessing.get_context("spawn")  # fork is unsafe with the native thread pool
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        proof = prove_round(job, pk, result, ledger, executor=pool)
+    assert [c.chunk for c in proof.chunks] == [0, 1]
+    assert verify_round(job, pk.vk, proof, slot_commitments(job, ledger, 9))
