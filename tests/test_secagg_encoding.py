@@ -149,3 +149,18 @@ def test_native_encoding_is_bit_identical_to_numpy(backend: str, xs: list[float]
         bad[-1] = np.nan
         with pytest.raises(InputError, match=f"index {len(xs) - 1}"):
             encode(bad, weight, c)
+
+
+def test_torch_state_dicts_go_in_and_come_back_as_tensors() -> None:
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Linear(5, 3)
+    state = model.state_dict()
+    layout = Layout.of(state)
+    c = config(d=layout.size)
+    back = layout.unflatten(decode(encode(state, 10, c, layout), 10, c))
+    assert list(back) == ["weight", "bias"]
+    for name, tensor in state.items():
+        assert isinstance(back[name], torch.Tensor) and back[name].dtype == torch.float32
+        assert torch.max(torch.abs(back[name] - tensor)) <= 2.0 ** -(c.quantization.frac_bits + 1) + 1e-6
+    with pytest.raises(InputError, match="not finite"):
+        encode({"weight": state["weight"] * float("nan"), "bias": state["bias"]}, 1, c, layout)

@@ -37,46 +37,65 @@ def _to_numpy(value: Any, name: str) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Layout:
-    """Names and shapes of an update's tensors, in order, so a flat vector can be reshaped back."""
+class Entry:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str  # numpy's name of the original dtype
+    torch: bool  # the original was a torch tensor
 
-    entries: tuple[tuple[str, tuple[int, ...]], ...]
+
+@dataclass(frozen=True)
+class Layout:
+    """Names, shapes and types of an update's tensors, in order, so a flat vector can be turned
+    back into the same structure (numpy arrays or torch tensors of the original dtypes)."""
+
+    entries: tuple[Entry, ...]
     is_mapping: bool
 
     @classmethod
     def of(cls, update: Update) -> Layout:
-        if isinstance(update, Mapping):
-            entries = tuple((str(k), _to_numpy(v, str(k)).shape) for k, v in update.items())
-            return cls(entries, True)
-        return cls((("", _to_numpy(update, "update").shape),), False)
+        items = list(update.items()) if isinstance(update, Mapping) else [("", update)]
+        entries = []
+        for name, value in items:
+            array = _to_numpy(value, str(name) or "update")
+            entries.append(Entry(str(name), array.shape, array.dtype.name, hasattr(value, "detach")))
+        return cls(tuple(entries), isinstance(update, Mapping))
 
     @property
     def size(self) -> int:
-        return sum(math.prod(shape) for _, shape in self.entries)
+        return sum(math.prod(e.shape) for e in self.entries)
 
     def flatten(self, update: Update) -> npt.NDArray[np.float64]:
         """The update as one float64 vector; its names and shapes must match this layout."""
         if isinstance(update, Mapping) != self.is_mapping:
             raise InputError("update: expected " + ("a mapping" if self.is_mapping else "an array"))
         items = list(update.items()) if self.is_mapping else [("", update)]
-        if [str(k) for k, _ in items] != [name for name, _ in self.entries]:
-            raise InputError(f"update: expected tensors {[n for n, _ in self.entries]}")
+        if [str(k) for k, _ in items] != [e.name for e in self.entries]:
+            raise InputError(f"update: expected tensors {[e.name for e in self.entries]}")
         parts = []
-        for (name, shape), (_, value) in zip(self.entries, items):
-            array = _to_numpy(value, name or "update")
-            if array.shape != shape:
-                raise LengthError(f"{name or 'update'}: expected shape {shape}, got {array.shape}")
+        for entry, (_, value) in zip(self.entries, items):
+            array = _to_numpy(value, entry.name or "update")
+            if array.shape != entry.shape:
+                raise LengthError(f"{entry.name or 'update'}: expected shape {entry.shape}, got {array.shape}")
             parts.append(array.astype(np.float64, copy=False).ravel())
         return np.concatenate(parts) if parts else np.zeros(0)
 
     def unflatten(self, flat: npt.NDArray[np.float64]) -> Any:
-        """Numpy arrays in this layout's shapes (a dict if the update was a mapping)."""
+        """The flat vector in this layout: arrays (or torch tensors) of the original shapes and
+        dtypes, in a dict if the update was a mapping."""
         if flat.shape != (self.size,):
             raise LengthError(f"expected a vector of {self.size} values, got shape {flat.shape}")
-        out, at = {}, 0
-        for name, shape in self.entries:
-            n = math.prod(shape)
-            out[name] = flat[at : at + n].reshape(shape)
+        out: dict[str, Any] = {}
+        at = 0
+        for e in self.entries:
+            n = math.prod(e.shape)
+            array = flat[at : at + n].reshape(e.shape).astype(e.dtype)
+            if e.torch:
+                import torch
+
+                out[e.name] = torch.from_numpy(array)
+            else:
+                out[e.name] = array
             at += n
         return out if self.is_mapping else out[""]
 
