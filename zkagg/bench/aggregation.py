@@ -21,6 +21,8 @@ from .timing import machine_info
 SEED = 20261122
 QUANTIZATION = Quantization(bits=16, frac_bits=12, clip=4.0)
 MAX_WEIGHT = 1000
+#: (n, d) of the naive circom baseline
+NAIVE_SIZE = (4, 256)
 #: elements per chunk: chunk circuits of about 2^18–2^20 constraints at n = 4 … 16
 CHUNK_CONSTRAINTS = 1 << 19
 
@@ -69,8 +71,15 @@ def measure(n: int, d: int) -> dict[str, Any]:
 
 def run(quick: bool = False) -> dict[str, Any]:
     grid = [(4, 10**3), (8, 10**3)] if quick else [(n, d) for n in (4, 8, 16) for d in (10**3, 10**4, 10**5)]
-    return {"suite": "round", "quick": quick, "machine": machine_info(),
-            "rows": [measure(n, d) for n, d in grid]}
+    out: dict[str, Any] = {"suite": "round", "quick": quick, "machine": machine_info(),
+                           "rows": [measure(n, d) for n, d in grid]}
+    if not quick:
+        n, d = NAIVE_SIZE
+        naive = naive_snarkjs(n, d)
+        ours = measure(n, d)
+        out["naive"] = {"n": n, "d": d, **naive, "zkagg_constraints": ours["constraints"],
+                        "zkagg_prove_s": ours["prove_s"], "ratio": naive["snarkjs_naive_prove_s"] / ours["prove_s"]}
+    return out
 
 
 def table(result: dict[str, Any]) -> str:
@@ -80,4 +89,110 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"  {r['n']:2d}  {r['d']:7d}   {r['chunks']:6d}   {r['constraints']:11d}"
                      f"   {r['constraints_per_client_param']:16.2f}   {r['prove_s']:7.2f}"
                      f"   {r['us_per_client_param']:15.1f}   {r['setup_s']:7.1f}")
+    if "naive" in result:
+        v = result["naive"]
+        lines.append(f"  naive circom (n={v['n']}, d={v['d']}, {v['snarkjs_naive_constraints']} constraints): snarkjs "
+                     f"{v['snarkjs_naive_prove_s']:.2f} s; zkagg {v['zkagg_prove_s']:.2f} s "
+                     f"({v['zkagg_constraints']} constraints): {v['ratio']:.1f}x")
     return "\n".join(lines)
+
+
+#: The naive baseline: the same statement in circom with no packing (one field element per
+#: parameter), each slot and the sum hashed by a chain of circomlib Poseidon(16) (15 new elements
+#: and the running hash per call).
+NAIVE_CIRCOM = """pragma circom 2.1.0;
+include "circomlib/circuits/poseidon.circom";
+
+template Chain(d) {
+    signal input in[d];
+    signal output out;
+    var blocks = (d + 14) \\ 15;
+    component h[blocks];
+    for (var b = 0; b < blocks; b++) {
+        h[b] = Poseidon(16);
+        h[b].inputs[0] <== b == 0 ? 0 : h[b - 1].out;
+        for (var i = 0; i < 15; i++) {
+            h[b].inputs[i + 1] <== b * 15 + i < d ? in[b * 15 + i] : 0;
+        }
+    }
+    out <== h[blocks - 1].out;
+}
+
+template NaiveAggregate(n, d) {
+    signal input commitments[n];
+    signal input output_hash;
+    signal input slots[n][d];
+    component slot_hash[n];
+    for (var k = 0; k < n; k++) {
+        slot_hash[k] = Chain(d);
+        slot_hash[k].in <== slots[k];
+        slot_hash[k].out === commitments[k];
+    }
+    component total = Chain(d);
+    for (var i = 0; i < d; i++) {
+        var s = 0;
+        for (var k = 0; k < n; k++) { s += slots[k][i]; }
+        total.in[i] <== s;
+    }
+    total.out === output_hash;
+}
+
+component main {public [commitments, output_hash]} = NaiveAggregate(N, D);
+"""
+
+
+def _chain(values: list[int]) -> int:
+    from ..poseidon import poseidon_hash
+
+    h = 0
+    for b in range(0, len(values), 15):
+        block = values[b : b + 15]
+        h = poseidon_hash([h, *block, *[0] * (15 - len(block))])
+    return h
+
+
+def naive_snarkjs(n: int, d: int) -> dict[str, Any]:
+    """Compile the naive circom circuit for (n, d), make a contributed key (cached) and time
+    snarkjs's proof of a random instance."""
+    import hashlib
+    import json
+    import random
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from ..bn254.constants import FR_MODULUS
+    from ..circuit.circom import read_r1cs
+    from . import npm
+    from .prove import run_snarkjs
+
+    rng = random.Random(SEED)
+    slots = [[rng.randrange(FR_MODULUS) for _ in range(d)] for _ in range(n)]
+    total = [sum(col) % FR_MODULUS for col in zip(*slots)]
+    inputs = {"commitments": [str(_chain(s)) for s in slots], "output_hash": str(_chain(total)),
+              "slots": [[str(v) for v in s] for s in slots]}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        source = work / "naive.circom"
+        source.write_text(NAIVE_CIRCOM.replace("N, D", f"{n}, {d}"))
+        cli = npm.package("circom2") / "node_modules" / "circom2" / "cli.js"
+        lib = npm.package("circomlib") / "node_modules" / "circomlib"
+        # circom2 runs as WASI and sees only its working directory: copy circomlib's circuits in
+        shutil.copytree(lib / "circuits", work / "circomlib" / "circuits")
+        t0 = time.perf_counter()
+        proc = subprocess.run(["node", str(cli), source.name, "--r1cs", "--wasm", "--O2", "-o", "."],
+                              cwd=work, capture_output=True, text=True, timeout=3600)
+        if proc.returncode != 0:
+            raise npm.NodeUnavailableError(f"circom failed: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        compile_s = time.perf_counter() - t0
+        r1cs_path = work / "naive.r1cs"
+        (work / "input.json").write_text(json.dumps(inputs))
+        npm.snarkjs("wtns", "calculate", str(work / "naive_js" / "naive.wasm"), str(work / "input.json"),
+                    str(work / "naive.wtns"))
+        constraints = read_r1cs(r1cs_path).n_constraints
+        log_size = max(14, (constraints + n + 2).bit_length())  # 14, 16: the prove suite's cached ptau
+        digest = hashlib.sha256(r1cs_path.read_bytes()).hexdigest()[:16]
+        prove_s = run_snarkjs(r1cs_path, work / "naive.wtns", log_size, digest, work)
+    return {"snarkjs_naive_constraints": constraints, "snarkjs_naive_compile_s": compile_s,
+            "snarkjs_naive_prove_s": prove_s}

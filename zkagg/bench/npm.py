@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import ZkaggError
 
-PINNED = {"snarkjs": "0.7.6", "circomlibjs": "0.1.7"}
+PINNED = {"snarkjs": "0.7.6", "circomlibjs": "0.1.7", "circom2": "0.2.23", "circomlib": "2.0.5"}
 
 
 class NodeUnavailableError(ZkaggError):
