@@ -208,7 +208,7 @@ int zkagg_unpack(uint64_t *values, const uint64_t *elements, size_t n_values, un
  * rint rounding half to even (zkagg/secagg/encoding.py). ZKAGG_ERR_NONFINITE if any x[i] is NaN
  * or infinite, ZKAGG_ERR_OVERFLOW if a weighted value does not fit `width` bits; out is then
  * unspecified. Requires scale = 2^k (so x * scale is exact), offset < 2^52 and
- * clip * scale <= offset, else ZKAGG_ERR_ARG. Branch-free in the values. */
+ * clip * scale <= offset, else ZKAGG_ERR_ARG. Branch-free in the values; threads across chunks. */
 int zkagg_quantize_pack(uint64_t *out, const double *x, size_t n, double clip, double scale,
                         uint64_t offset, uint64_t weight, unsigned width, unsigned per);
 

@@ -2,7 +2,10 @@
  * Branch-free in the values: the shifts and limb indices depend on width and the slot only, and
  * the range checks accumulate into a flag that is tested once at the end. */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
+
+#include "parallel.h"
 
 #include "zkagg.h"
 
@@ -75,8 +78,42 @@ int zkagg_unpack(uint64_t *values, const uint64_t *elements, size_t n_values, un
 /* Quantize (clip, scale, round half to even, offset), weight and pack in one pass, CHUNK values
  * at a time through a stack buffer. The arithmetic is the same IEEE sequence as numpy's
  * rint(clip(x) * scale): results are bit-identical to zkagg/secagg/encoding.py's twin.
- * Branch-free in the values (they are a client's private update); flags are tested at the end. */
-#define PACK_CHUNK 1024u
+ * Branch-free in the values (they are a client's private update); flags are tested at the end.
+ * Threads across chunks of whole elements. */
+#define PACK_CHUNK 4096u
+
+typedef struct {
+    uint64_t *out;
+    const double *x;
+    size_t n, chunk;
+    double clip, scale;
+    uint64_t offset, weight;
+    unsigned width, per;
+    atomic_int nonfinite, rc;
+} pack_qjob;
+
+static void pack_quantize_task(void *ctx, size_t item) {
+    pack_qjob *job = ctx;
+    const double magic = 6755399441055744.0; /* + and − 1.5·2^52 rounds half to even, |v| < 2^51 */
+    const double clip = job->clip;
+    size_t first = item * job->chunk;
+    size_t count = job->n - first < job->chunk ? job->n - first : job->chunk;
+    uint64_t buf[PACK_CHUNK] = {0};
+    int nonfinite = 0;
+    for (size_t i = 0; i < count; i++) {
+        double v = job->x[first + i];
+        nonfinite |= (v - v) != 0.0; /* NaN and ±inf give NaN */
+        v = v < -clip ? -clip : v;   /* compiles to min/max, no branch */
+        v = v > clip ? clip : v;
+        double rounded = v * job->scale + magic; /* v * scale is exact: scale is 2^k */
+        int64_t q = (int64_t)(rounded - magic);
+        buf[i] = (uint64_t)(q + (int64_t)job->offset) * job->weight;
+    }
+    int r = zkagg_pack(job->out + 4 * (first / job->per), buf, count, job->width, job->per);
+    memset(buf, 0, count * sizeof buf[0]);
+    if (nonfinite) atomic_store(&job->nonfinite, 1);
+    if (r != ZKAGG_OK) atomic_store(&job->rc, r);
+}
 
 int zkagg_quantize_pack(uint64_t *out, const double *x, size_t n, double clip, double scale,
                         uint64_t offset, uint64_t weight, unsigned width, unsigned per) {
@@ -86,26 +123,11 @@ int zkagg_quantize_pack(uint64_t *out, const double *x, size_t n, double clip, d
         return ZKAGG_ERR_ARG;
     if (n == 0) return ZKAGG_OK;
     if (!out || !x) return ZKAGG_ERR_ARG;
-    /* adding and subtracting 1.5 * 2^52 rounds half to even for |v| < 2^51 (default rounding) */
-    const double magic = 6755399441055744.0;
-    const size_t chunk = (PACK_CHUNK / per) * per; /* whole elements per chunk */
-    uint64_t buf[PACK_CHUNK];
-    int nonfinite = 0, rc = ZKAGG_OK;
-    for (size_t first = 0; first < n; first += chunk) {
-        size_t count = n - first < chunk ? n - first : chunk;
-        for (size_t i = 0; i < count; i++) {
-            double v = x[first + i];
-            nonfinite |= (v - v) != 0.0; /* NaN and ±inf give NaN */
-            v = v < -clip ? -clip : v;   /* compiles to min/max, no branch */
-            v = v > clip ? clip : v;
-            double rounded = v * scale + magic; /* v * scale is exact: scale is 2^k */
-            int64_t q = (int64_t)(rounded - magic);
-            buf[i] = (uint64_t)(q + (int64_t)offset) * weight;
-        }
-        int r = zkagg_pack(out + 4 * (first / per), buf, count, width, per);
-        if (r != ZKAGG_OK) rc = r;
-    }
-    memset(buf, 0, sizeof buf);
-    if (nonfinite) return ZKAGG_ERR_NONFINITE;
-    return rc;
+    pack_qjob job = {.out = out, .x = x, .n = n, .chunk = (PACK_CHUNK / per) * per, .clip = clip,
+                     .scale = scale, .offset = offset, .weight = weight, .width = width, .per = per};
+    atomic_init(&job.nonfinite, 0);
+    atomic_init(&job.rc, ZKAGG_OK);
+    (void)zk_parallel_for((n + job.chunk - 1) / job.chunk, pack_quantize_task, &job);
+    if (atomic_load(&job.nonfinite)) return ZKAGG_ERR_NONFINITE;
+    return atomic_load(&job.rc);
 }

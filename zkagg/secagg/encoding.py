@@ -78,6 +78,8 @@ class Layout:
             if array.shape != entry.shape:
                 raise LengthError(f"{entry.name or 'update'}: expected shape {entry.shape}, got {array.shape}")
             parts.append(array.astype(np.float64, copy=False).ravel())
+        if len(parts) == 1:
+            return parts[0]
         return np.concatenate(parts) if parts else np.zeros(0)
 
     def unflatten(self, flat: npt.NDArray[np.float64]) -> Any:
