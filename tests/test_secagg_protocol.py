@@ -24,7 +24,7 @@ from zkagg.secagg import (
     simulate_round,
 )
 from zkagg.secagg.encoding import slot_sums
-from zkagg.secagg.graph import neighbour_graph
+from zkagg.secagg.graph import is_connected, neighbour_graph
 from zkagg.secagg.messages import (
     KeyAdvert,
     MaskedInput,
@@ -90,12 +90,22 @@ def test_dropouts_at_every_stage_in_one_round() -> None:
 
 
 @settings(max_examples=15)
-@given(st.sets(st.integers(0, 11), max_size=2), st.sets(st.integers(0, 11), max_size=2))
+@given(st.sets(st.integers(0, 11), max_size=3), st.sets(st.integers(0, 11), max_size=3))
 def test_masks_cancel_for_any_dropout_set(after_commit: set[int], unmask: set[int]) -> None:
-    """Σ_U y_u + Σ_D T_u = Σ_U P_u for random dropout sets (within what the graph tolerates)."""
+    """Σ_U y_u + Σ_D T_u = Σ_U P_u for random dropout sets; when a dropped client keeps fewer
+    than t answering neighbours, the round stops with DropoutError instead."""
     config, updates = make_config(n=12, k=6), make_updates(12, seed=3)
+    unmask -= after_commit
     dropouts = {c: DropPoint.AFTER_MASK_COMMITMENT for c in after_commit}
-    dropouts.update({c: DropPoint.DURING_UNMASKING for c in unmask - after_commit})
+    dropouts.update({c: DropPoint.DURING_UNMASKING for c in unmask})
+    graph = neighbour_graph(config.job_id, 0, range(12), config.degree)
+    gone = after_commit | unmask
+    survivors = set(range(12)) - after_commit
+    if any(len(graph[d] - gone) < config.shamir_threshold for d in after_commit):
+        with pytest.raises(DropoutError, match="share"):
+            simulate_round(config, updates, dropouts=dropouts)
+        return
+    assert is_connected(graph, survivors)  # fewer than `degree` clients dropped
     result = simulate_round(config, updates, dropouts=dropouts)
     assert set(result.dropped) == after_commit
     total = FrArray.zeros(config.n_elements)
