@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from zkagg.bn254 import FR_MODULUS, G1Point, G2Point
-from zkagg.circuit import API, Circuit, Input, compile_r1cs, evaluate, public, secret
+from zkagg.bn254 import FR_MODULUS, G1Array, G1Point, G2Array, G2Point
+from zkagg.circuit import API, R1CS, Circuit, Input, compile_r1cs, evaluate, public, secret
 from zkagg.circuit.circom import (
     r1cs_from_bytes,
     r1cs_to_bytes,
@@ -39,6 +39,7 @@ from zkagg.groth16 import (
     verify,
     verify_setup,
 )
+from zkagg.groth16.qap import domain_size, extended
 from zkagg.groth16.setup import ToxicWaste, check_nondegenerate, keys_from_toxic_waste
 
 R = FR_MODULUS
@@ -154,6 +155,50 @@ def test_degenerate_setups_are_refused() -> None:
     ic[2] = ic[1]
     with pytest.raises(SetupError, match="repeats"):
         check_nondegenerate(dataclasses.replace(pk, vk=dataclasses.replace(pk.vk, ic=tuple(ic))))
+
+
+def textbook_keys(r1cs: R1CS, t: ToxicWaste) -> ProvingKey:
+    """The key from the definitions, independently of the setup's code path: Lagrange basis as
+    products over the domain, Python ints, one variable-base multiplication per point."""
+    n = domain_size(r1cs)
+    w = pow(5, (R - 1) // n, R)  # the root of unity of the NTT (generator 5)
+    dom = [pow(w, i, R) for i in range(n)]
+    lag = []
+    for i in range(n):
+        num = den = 1
+        for j in range(n):
+            if j != i:
+                num, den = num * (t.tau - dom[j]) % R, den * (dom[i] - dom[j]) % R
+        lag.append(num * pow(den, -1, R) % R)
+    mats = extended(r1cs)
+    u, v, c = ([sum(mat.row(i).get(k, 0) * lag[i] for i in range(mat.n_rows)) % R for k in range(r1cs.n_wires)]
+               for mat in mats)
+    g1, g2, n_pub = G1Point.generator(), G2Point.generator(), r1cs.n_public
+    mixed = [(t.beta * u[k] + t.alpha * v[k] + c[k]) % R for k in range(r1cs.n_wires)]
+    gi, di = pow(t.gamma, -1, R), pow(t.delta, -1, R)
+    z = (pow(t.tau, n, R) - 1) % R
+    vk = VerifyingKey(g1 * t.alpha, g2 * t.beta, g2 * t.gamma, g2 * t.delta,
+                      tuple(g1 * (x * gi) for x in mixed[: n_pub + 1]))
+    return ProvingKey(
+        vk=vk, beta_g1=g1 * t.beta, delta_g1=g1 * t.delta,
+        a_query=G1Array.from_points([g1 * x for x in u]),
+        b_g1_query=G1Array.from_points([g1 * x for x in v]),
+        b_g2_query=G2Array.from_points([g2 * x for x in v]),
+        l_query=G1Array.from_points([g1 * (x * di) for x in mixed[n_pub + 1 :]]),
+        h_query=G1Array.from_points([g1 * (pow(t.tau, i, R) * z * di) for i in range(n - 1)]),
+        domain_size=n,
+    )
+
+
+def test_setup_equals_the_textbook_keys() -> None:
+    """Same key as the definitions give, including the B-query points at infinity for wires
+    that appear in no B row (a, b and c here), which the setup skips by structure."""
+    rng = random.Random(17)
+    r1cs = compile_r1cs(Statement())
+    for toxic in (ToxicWaste(*(rng.randrange(1, R) for _ in range(5))), ToxicWaste(2, 3, 5, 7, 11)):
+        pk = keys_from_toxic_waste(r1cs, toxic)
+        assert pk == textbook_keys(r1cs, toxic)
+        assert sum(p.is_infinity for p in pk.b_g2_query) == 3
 
 
 def test_ceremony_contributions_verify_and_tampering_is_caught() -> None:

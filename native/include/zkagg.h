@@ -17,7 +17,8 @@
  *  - Output-first arguments; outputs may alias inputs unless stated otherwise.
  *  - Functions returning int return ZKAGG_OK (0) or a negative ZKAGG_ERR_* code; check functions
  *    return the index of the first bad element, or -1 when all are good.
- *  - Nothing here is constant-time unless marked CT; never feed secrets to the others.
+ *  - Nothing here is constant-time unless marked CT (field add/sub/mul, Poseidon, and the
+ *    "fixed-base multiplication (constant-time)" section); never feed secrets to the others.
  */
 #ifndef ZKAGG_H
 #define ZKAGG_H
@@ -80,9 +81,10 @@ int64_t zkagg_g1_check(const uint64_t *p, size_t n);           /* first point of
 void zkagg_g1_add(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n);
 void zkagg_g1_double(uint64_t *out, const uint64_t *a, size_t n);
 void zkagg_g1_neg(uint64_t *out, const uint64_t *a, size_t n);
-/* out[i] = k[i] * p[i]; k canonical F_r, fixed-window, not constant-time */
+/* NOT constant-time, never give them secret scalars (use the CT kernels below):
+ * out[i] = k[i] * p[i], fixed window, skips zero digits; and out = sum k[i] * p[i] (Pippenger).
+ * k canonical F_r. */
 void zkagg_g1_mul(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n);
-/* out = sum k[i] * p[i]; k canonical F_r */
 int zkagg_g1_msm(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n);
 
 /* ---- G2 (y^2 = x^3 + 3/(9+u) over F_q2), affine Montgomery arrays ---- */
@@ -90,8 +92,35 @@ int64_t zkagg_g2_check(const uint64_t *p, size_t n);           /* first point of
 void zkagg_g2_add(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n);
 void zkagg_g2_double(uint64_t *out, const uint64_t *a, size_t n);
 void zkagg_g2_neg(uint64_t *out, const uint64_t *a, size_t n);
+/* NOT constant-time either (as zkagg_g1_mul / zkagg_g1_msm) */
 void zkagg_g2_mul(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n);
 int zkagg_g2_msm(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n);
+
+/* ---- fixed-base multiplication (constant-time) (native/src/fixed_base.c) ----
+ * For SECRET scalars, e.g. a trusted setup's toxic waste. CT: the instructions executed and the
+ * memory addresses touched depend only on n, the window width and the public points, never on
+ * the scalars: no branch on scalar data, table entries picked by a masked scan of the whole
+ * table, complete addition formulas (no exceptional case to branch on: doubling, P + (-P) and
+ * infinity go through the same formula), a masked batch inversion for the affine results.
+ * What it does NOT cover: the base points, which are public (an infinity base is a branch), n,
+ * and anything the caller does with the scalars before or after. Threads across scalars.
+ * Scalars are any 256-bit integers (reduced mod r inside, in constant time); outputs affine
+ * Montgomery as above, the point at infinity (k = 0 mod r) as all-zero limbs.
+ *
+ * zkagg_gX_fixed_base_mul: out[i] = k[i] * base for one public base (8 or 16 limbs) and n
+ *   scalars. Signed-digit windows over per-window tables of multiples of the base (built once
+ *   per call), so no doublings: ceil(255 / w) mixed additions per scalar. window = 0 picks the
+ *   width from n; 1..12 forces it (tests). Returns ZKAGG_OK, ZKAGG_ERR_ARG (window > 12) or
+ *   ZKAGG_ERR_ALLOC.
+ * zkagg_gX_mul_ct: out[i] = k[i] * p[i] (variable base, e.g. public points times one secret
+ *   factor): 5-bit signed windows over each point's own table, doublings and complete
+ *   additions. */
+int zkagg_g1_fixed_base_mul(uint64_t *out, const uint64_t *base, const uint64_t *k, size_t n,
+                            unsigned window);
+int zkagg_g2_fixed_base_mul(uint64_t *out, const uint64_t *base, const uint64_t *k, size_t n,
+                            unsigned window);
+void zkagg_g1_mul_ct(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n);
+void zkagg_g2_mul_ct(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n);
 
 /* ---- pairing: the optimal ate pairing e: G1 x G2 -> F_q12 (native/src/pairing.c) ----
  * g1: n G1 points (8 limbs each), g2: n G2 points (16 limbs each), affine Montgomery as above.

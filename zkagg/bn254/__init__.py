@@ -5,7 +5,7 @@
 
 from .backend import Backend, get_backend, make_backend, use_backend
 from .constants import FQ_MODULUS, FR_MODULUS
-from .curve import G1Array, G1Point, G2Array, G2Point, msm
+from .curve import G1Array, G1Point, G2Array, G2Point, fixed_base_mul, msm
 from .field import FrArray, ntt
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "G1Point",
     "G2Array",
     "G2Point",
+    "fixed_base_mul",
     "get_backend",
     "make_backend",
     "msm",

@@ -3,7 +3,9 @@
 Both work on canonical limb arrays (see limbs.py); points are affine with canonical coordinates,
 G1 as (x, y) = 8 limbs, G2 as (x.c0, x.c1, y.c0, y.c1) = 16 limbs, infinity = all zeros.
 `ZKAGG_BACKEND=reference` forces the reference engine everywhere (for debugging and for the
-differential tests); the default is the native one.
+differential tests); the default is the native one. Only the native engine's `*_secret` and
+`point_fixed_base_mul` kernels are constant-time in their scalars; the reference engine (py-ecc,
+Python ints) is not constant-time anywhere.
 """
 
 from __future__ import annotations
@@ -52,7 +54,18 @@ class Backend(Protocol):
     def point_add(self, g: Group, a: Limbs, b: Limbs) -> Limbs: ...
     def point_double(self, g: Group, a: Limbs) -> Limbs: ...
     def point_neg(self, g: Group, a: Limbs) -> Limbs: ...
-    def point_mul(self, g: Group, p: Limbs, k: Limbs) -> Limbs: ...
+    def point_mul(self, g: Group, p: Limbs, k: Limbs) -> Limbs:
+        """k_i p_i; NOT constant-time (for public scalars)."""
+        ...
+
+    def point_mul_secret(self, g: Group, p: Limbs, k: Limbs) -> Limbs:
+        """k_i p_i, constant-time in the scalars on the native engine (the points are public)."""
+        ...
+
+    def point_fixed_base_mul(self, g: Group, base: Limbs, k: Limbs) -> Limbs:
+        """k_i base for one base (a single row), constant-time in the scalars on the native
+        engine (the base is public)."""
+        ...
 
     def msm(self, g: Group, p: Limbs, k: Limbs, cache: dict[str, Any] | None = None) -> Limbs:
         """sum k_i p_i. `cache` belongs to the (immutable) point array: an engine may keep

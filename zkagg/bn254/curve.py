@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -113,10 +113,15 @@ class _Point:
         return self._from_limbs(get_backend().point_double(self.group, self._limbs()))
 
     def __mul__(self: P, k: int) -> P:
-        """k * P for any int k (taken mod r, the order of the group)."""
+        """k * P for any int k (taken mod r, the order of the group). Not constant-time: for
+        a secret k use `mul_secret`."""
         return self._from_limbs(get_backend().point_mul(self.group, self._limbs(), _scalar(k)))
 
     __rmul__ = __mul__
+
+    def mul_secret(self: P, k: int) -> P:
+        """k * P computed in constant time in k (native engine), for secret scalars."""
+        return self._from_limbs(get_backend().point_mul_secret(self.group, self._limbs(), _scalar(k))[0])
 
     def to_bytes(self) -> bytes:
         """The EVM precompile encoding (infinity encodes as zeros)."""
@@ -246,8 +251,14 @@ class _PointArray(Generic[P]):
     def __len__(self) -> int:
         return len(self._limbs)
 
-    def __getitem__(self, i: int) -> P:
-        return self.point_type._from_limbs(self._limbs[i])  # type: ignore[return-value]
+    @overload
+    def __getitem__(self, i: int) -> P: ...
+    @overload
+    def __getitem__(self: A, i: slice) -> A: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return self._trusted(self._limbs[i].copy())
+        return self.point_type._from_limbs(self._limbs[i])
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return (self[i] for i in range(len(self)))
@@ -264,9 +275,15 @@ class _PointArray(Generic[P]):
         return self._trusted(get_backend().point_add(g, self._limbs, other._limbs))
 
     def scalar_mul(self: A, scalars: FrArray) -> A:
-        """Element-wise k_i * P_i."""
+        """Element-wise k_i * P_i. Not constant-time: for secret scalars use `scalar_mul_secret`."""
         self._same_length(scalars)
         return self._trusted(get_backend().point_mul(self.point_type.group, self._limbs, scalars.limbs))
+
+    def scalar_mul_secret(self: A, scalars: FrArray) -> A:
+        """Element-wise k_i * P_i in constant time in the scalars (native engine): for secret
+        scalars and public points, e.g. a key rescaled by a ceremony's secret factor."""
+        self._same_length(scalars)
+        return self._trusted(get_backend().point_mul_secret(self.point_type.group, self._limbs, scalars.limbs))
 
     def msm(self, scalars: FrArray) -> P:
         """sum_i k_i * P_i (Pippenger in the native core)."""
@@ -293,3 +310,21 @@ class G2Array(_PointArray[G2Point]):
 def msm(points: G1Array | G2Array, scalars: FrArray) -> G1Point | G2Point:
     """Multi-scalar multiplication sum_i scalars[i] * points[i]."""
     return points.msm(scalars)
+
+
+@overload
+def fixed_base_mul(base: G1Point, scalars: FrArray) -> G1Array: ...
+@overload
+def fixed_base_mul(base: G2Point, scalars: FrArray) -> G2Array: ...
+def fixed_base_mul(base: G1Point | G2Point, scalars: FrArray) -> G1Array | G2Array:
+    """[k_0 * base, k_1 * base, ...] for one public base and many SECRET scalars (a trusted
+    setup's toxic waste): constant-time in the scalars on the native engine, and much faster
+    than `scalar_mul` on copies of the base (precomputed multiples of the base, no doublings).
+    The point at infinity comes out for scalars that are 0."""
+    if not isinstance(scalars, FrArray):
+        raise InputError(f"scalars must be an FrArray, not {type(scalars).__name__}")
+    if isinstance(base, G1Point):
+        return G1Array._trusted(get_backend().point_fixed_base_mul("g1", base._limbs(), scalars.limbs))
+    if isinstance(base, G2Point):
+        return G2Array._trusted(get_backend().point_fixed_base_mul("g2", base._limbs(), scalars.limbs))
+    raise InputError(f"base must be a G1Point or a G2Point, not {type(base).__name__}")

@@ -68,6 +68,17 @@ class FrArray:
         return cls(words.astype(np.uint64))
 
     @classmethod
+    def concat(cls, parts: Iterable[FrArray]) -> FrArray:
+        """The elements of `parts`, one after another."""
+        arrays = list(parts)
+        for i, a in enumerate(arrays):
+            if not isinstance(a, FrArray):
+                raise InputError(f"parts[{i}] is not an FrArray")
+        if not arrays:
+            return cls.zeros(0)
+        return cls._trusted(np.concatenate([a._limbs for a in arrays]))
+
+    @classmethod
     def zeros(cls, n: int) -> FrArray:
         return cls._trusted(np.zeros((n, 4), dtype=np.uint64))
 

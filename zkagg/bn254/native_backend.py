@@ -142,6 +142,19 @@ class NativeBackend:
         self._fn(g, "mul")(self._ptr(out), self._ptr(self._to_mont(p)), self._ptr(k), len(p))
         return self._from_mont(out)
 
+    def point_mul_secret(self, g: Group, p: Limbs, k: Limbs) -> Limbs:
+        out = self._new(len(p), POINT_LIMBS[g])
+        self._fn(g, "mul_ct")(self._ptr(out), self._ptr(self._to_mont(p)), self._ptr(k), len(p))
+        return self._from_mont(out)
+
+    def point_fixed_base_mul(self, g: Group, base: Limbs, k: Limbs) -> Limbs:
+        if base.shape != (1, POINT_LIMBS[g]):
+            raise LengthError(f"a fixed base is one {g.upper()} point, not an array of shape {base.shape}")
+        out = self._new(len(k), POINT_LIMBS[g])
+        rc = self._fn(g, "fixed_base_mul")(self._ptr(out), self._ptr(self._to_mont(base)), self._ptr(k), len(k), 0)
+        self._check_rc(rc, "fixed-base multiplication")
+        return self._from_mont(out)
+
     def msm(self, g: Group, p: Limbs, k: Limbs, cache: dict[str, Any] | None = None) -> Limbs:
         out = self._new(1, POINT_LIMBS[g])
         if cache is None:

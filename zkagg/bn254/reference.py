@@ -171,6 +171,16 @@ class ReferenceBackend:
     def point_mul(self, g: Group, p: Limbs, k: Limbs) -> Limbs:
         return _rows(g, [ecc.multiply(x, s) for x, s in zip(_points(g, p), limbs_to_ints(k))])
 
+    def point_mul_secret(self, g: Group, p: Limbs, k: Limbs) -> Limbs:
+        """The same products as point_mul: this engine is a readable twin, not constant-time."""
+        return self.point_mul(g, p, k)
+
+    def point_fixed_base_mul(self, g: Group, base: Limbs, k: Limbs) -> Limbs:
+        if base.shape != (1, POINT_LIMBS[g]):
+            raise LengthError(f"a fixed base is one {g.upper()} point, not an array of shape {base.shape}")
+        b = _points(g, base)[0]
+        return _rows(g, [ecc.multiply(b, s) for s in limbs_to_ints(k)])
+
     def msm(self, g: Group, p: Limbs, k: Limbs, cache: dict[str, Any] | None = None) -> Limbs:
         acc = ecc.Z1 if g == "g1" else ecc.Z2
         for x, s in zip(_points(g, p), limbs_to_ints(k)):

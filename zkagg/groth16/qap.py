@@ -43,13 +43,21 @@ def roots_of_unity(n: int) -> FrArray:
 
 
 def lagrange_at(tau: int, n: int) -> FrArray:
-    """L_i(tau) = w^i (tau^n - 1) / (n (tau - w^i)) for the n-point domain; tau outside it."""
+    """L_i(tau) = w^i (tau^n - 1) / (n (tau - w^i)) for the n-point domain; tau outside it.
+
+    tau is a setup secret: every product, power and inversion involving it runs in the native
+    branch-free vector kernels (tau^n by squarings, the n inverses as one Fermat inversion)."""
     w = roots_of_unity(n)
-    z = (pow(tau, n, R) - 1) % R
-    if z == 0:
+    t = FrArray.from_ints([tau])
+    t_n = t
+    for _ in range(n.bit_length() - 1):  # n is a power of two
+        t_n = t_n * t_n
+    z = t_n - FrArray.from_ints([1])
+    if z == FrArray.zeros(1):
         raise CircuitError("tau lies in the evaluation domain")
-    diffs = FrArray.from_ints([tau] * n) - w
-    return (w * diffs.inverse()) * (z * pow(n, -1, R) % R)
+    diffs = FrArray._trusted(np.repeat(t.limbs, n, axis=0)) - w
+    scale = z * FrArray.from_ints([pow(n, -1, R)])
+    return (w * diffs.inverse()) * scale[0]
 
 
 def pad(x: FrArray, n: int) -> FrArray:

@@ -16,12 +16,14 @@ import hashlib
 import random
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from ..bn254 import FR_MODULUS, FrArray, G1Array, G1Point, G2Array, G2Point
+from ..bn254 import FR_MODULUS, FrArray, G1Array, G1Point, G2Array, G2Point, fixed_base_mul
 from ..bn254.pairing import pairing_product_is_one
-from ..circuit import R1CS
+from ..circuit import R1CS, SparseMatrix
 from ..errors import SetupError
 from .keys import ProvingKey, VerifyingKey
 from .qap import domain_size, extended, lagrange_at
@@ -47,47 +49,91 @@ def _rand_nonzero(rng: random.Random | None) -> int:
             return v
 
 
-def _times_g1(scalars: FrArray) -> G1Array:
-    """Fixed-base multiples s_i * G1."""
-    gen = G1Array.from_points([G1Point.generator()])
-    return G1Array._trusted(np.repeat(gen.limbs, len(scalars), axis=0)).scalar_mul(scalars)
+def _fr(*values: int) -> FrArray:
+    return FrArray.from_ints(values)
 
 
-def _times_g2(scalars: FrArray) -> G2Array:
-    gen = G2Array.from_points([G2Point.generator()])
-    return G2Array._trusted(np.repeat(gen.limbs, len(scalars), axis=0)).scalar_mul(scalars)
+def _powers(x: int, count: int) -> tuple[FrArray, FrArray]:
+    """([x^0, ..., x^(count-1)], [x^count]) for a power of two `count`, by doubling the list (one
+    native vector product per doubling): no Python arithmetic on the secret x."""
+    out, step = _fr(1), _fr(x)
+    while len(out) < count:
+        out = FrArray.concat([out, out * step[0]])
+        step = step * step
+    return out, step
+
+
+def _in_domain(x: int, n: int) -> bool:
+    """x^n == 1 for the power of two n, by native squarings."""
+    y = _fr(x)
+    for _ in range(n.bit_length() - 1):
+        y = y * y
+    return y == _fr(1)
+
+
+def _used_columns(mat: SparseMatrix, n_cols: int) -> npt.NDArray[np.int64]:
+    """Wires with at least one entry in the matrix: the others have the zero polynomial, whose
+    query points are the point at infinity. Public structure, not a property of the secrets."""
+    used = np.zeros(n_cols, dtype=bool)
+    used[mat.csr()[1]] = True
+    return np.flatnonzero(used)
+
+
+def _scatter(points: G1Array | G2Array, where: npt.NDArray[np.int64], n: int) -> Any:
+    """An array of n points, `points` at the indices `where` and infinity elsewhere."""
+    limbs = np.zeros((n, points.limbs.shape[1]), dtype=np.uint64)
+    limbs[where] = points.limbs
+    return type(points)._trusted(limbs)
 
 
 def keys_from_toxic_waste(r1cs: R1CS, t: ToxicWaste) -> ProvingKey:
-    """The proving key for the given secrets; refuses degenerate ones."""
+    """The proving key for the given secrets; refuses degenerate ones.
+
+    Side channels: every product of the secrets and every point computed from them goes
+    through the native constant-time or branch-free kernels (F_r vector products and Fermat
+    inversions; fixed-base multiplications with `fixed_base_mul`, all G1 points in one call and
+    all G2 points in another). What stays outside: the refusal checks (their outcome is public),
+    and the secrets' life as Python ints (sampling, conversion to limbs)."""
     if 0 in (t.alpha, t.beta, t.gamma, t.delta) or t.gamma == t.delta:
         raise SetupError("alpha, beta, gamma, delta must be non-zero and gamma != delta")
     n = domain_size(r1cs)
-    if pow(t.tau, n, R) == 1 or t.tau == 0:
+    powers, tau_n = _powers(t.tau, n)
+    if t.tau == 0 or tau_n == _fr(1):  # tau^n == 1: tau is in the domain
         raise SetupError("tau lies in the evaluation domain: every IC point would be degenerate")
-    lag = lagrange_at(t.tau, n)
     a_ext, b_ext, c_ext = extended(r1cs)
     m, n_pub = r1cs.n_wires, r1cs.n_public
-    lag = lag[: a_ext.n_rows]  # rows past the constraints have no entries
+    lag = lagrange_at(t.tau, n)[: a_ext.n_rows]  # rows past the constraints have no entries
     u, v, w = (mat.mul_transposed(lag, m) for mat in (a_ext, b_ext, c_ext))
     mixed = u * t.beta + v * t.alpha + w
-    g1, g2 = G1Point.generator(), G2Point.generator()
-    ic = _times_g1(mixed[: n_pub + 1] * pow(t.gamma, -1, R))
-    z_tau = (pow(t.tau, n, R) - 1) % R
-    powers, acc = [], z_tau * pow(t.delta, -1, R) % R
-    for _ in range(n - 1):
-        powers.append(acc)
-        acc = acc * t.tau % R
-    vk = VerifyingKey(g1 * t.alpha, g2 * t.beta, g2 * t.gamma, g2 * t.delta, tuple(ic))
+    inv_gamma, inv_delta = _fr(t.gamma, t.delta).inverse()
+    z_over_delta = ((tau_n - _fr(1)) * _fr(inv_delta))[0]  # Z(tau) / delta, Z = x^n - 1
+    a_used, b_used = _used_columns(a_ext, m), _used_columns(b_ext, m)
+    parts = {  # every G1 point of the key, in one fixed-base call
+        "a": FrArray._trusted(u.limbs[a_used]),
+        "b": FrArray._trusted(v.limbs[b_used]),
+        "l": mixed[n_pub + 1 :] * inv_delta,
+        "h": powers[: n - 1] * z_over_delta,
+        "ic": mixed[: n_pub + 1] * inv_gamma,
+        "alpha beta delta": _fr(t.alpha, t.beta, t.delta),
+    }
+    g1_all = fixed_base_mul(G1Point.generator(), FrArray.concat(parts.values())).limbs
+    g1: dict[str, G1Array] = {}
+    start = 0
+    for name, part in parts.items():  # views into one buffer: the key holds all of it anyway
+        g1[name], start = G1Array._trusted(g1_all[start : start + len(part)]), start + len(part)
+    g2_all = fixed_base_mul(G2Point.generator(), FrArray.concat([parts["b"], _fr(t.beta, t.gamma, t.delta)]))
+    nb = len(b_used)
+    alpha_g1, beta_g1, delta_g1 = (g1["alpha beta delta"][i] for i in range(3))
+    vk = VerifyingKey(alpha_g1, g2_all[nb], g2_all[nb + 1], g2_all[nb + 2], tuple(g1["ic"]))
     pk = ProvingKey(
         vk=vk,
-        beta_g1=g1 * t.beta,
-        delta_g1=g1 * t.delta,
-        a_query=_times_g1(u),
-        b_g1_query=_times_g1(v),
-        b_g2_query=_times_g2(v),
-        l_query=_times_g1(mixed[n_pub + 1 :] * pow(t.delta, -1, R)),
-        h_query=_times_g1(FrArray.from_ints(powers)),
+        beta_g1=beta_g1,
+        delta_g1=delta_g1,
+        a_query=_scatter(g1["a"], a_used, m),
+        b_g1_query=_scatter(g1["b"], b_used, m),
+        b_g2_query=_scatter(g2_all[:nb], b_used, m),
+        l_query=g1["l"],
+        h_query=g1["h"],
         domain_size=n,
     )
     check_nondegenerate(pk)
@@ -97,9 +143,10 @@ def keys_from_toxic_waste(r1cs: R1CS, t: ToxicWaste) -> ProvingKey:
 def setup(r1cs: R1CS, rng: random.Random | None = None) -> ProvingKey:
     """A fresh proving key (its verifying key is `.vk`); the secrets are discarded.
     Pass an rng only in tests: without it the OS CSPRNG is used."""
+    n = domain_size(r1cs)
     while True:
         toxic = ToxicWaste(*(_rand_nonzero(rng) for _ in range(5)))
-        if pow(toxic.tau, domain_size(r1cs), R) != 1 and toxic.gamma != toxic.delta:
+        if not _in_domain(toxic.tau, n) and toxic.gamma != toxic.delta:  # else (negligible) resample
             return keys_from_toxic_waste(r1cs, toxic)
 
 
@@ -148,11 +195,12 @@ def _challenge(vk_before: VerifyingKey, delta_before: G1Point, after: G1Point, c
 def contribute(pk: ProvingKey, rng: random.Random | None = None) -> tuple[ProvingKey, Contribution]:
     """Re-randomize delta with a fresh secret; returns the new key and the public record."""
     s, k = _rand_nonzero(rng), _rand_nonzero(rng)
-    s_inv = pow(s, -1, R)
-    after_g1, after_g2 = pk.delta_g1 * s, pk.vk.delta_g2 * s
-    commitment = pk.delta_g1 * k
+    # constant-time multiplications by the secrets s, k and 1/s (native kernels)
+    after_g1, after_g2 = pk.delta_g1.mul_secret(s), pk.vk.delta_g2.mul_secret(s)
+    commitment = pk.delta_g1.mul_secret(k)
     c = _challenge(pk.vk, pk.delta_g1, after_g1, commitment)
-    record = Contribution(after_g1, after_g2, commitment, (k + c * s) % R)
+    record = Contribution(after_g1, after_g2, commitment, (_fr(k) + _fr(c) * _fr(s))[0])
+    s_inv = _fr(s).inverse()
     new_pk = ProvingKey(
         vk=VerifyingKey(pk.vk.alpha_g1, pk.vk.beta_g2, pk.vk.gamma_g2, after_g2, pk.vk.ic),
         beta_g1=pk.beta_g1,
@@ -160,8 +208,8 @@ def contribute(pk: ProvingKey, rng: random.Random | None = None) -> tuple[Provin
         a_query=pk.a_query,
         b_g1_query=pk.b_g1_query,
         b_g2_query=pk.b_g2_query,
-        l_query=pk.l_query.scalar_mul(FrArray.from_ints([s_inv] * len(pk.l_query))),
-        h_query=pk.h_query.scalar_mul(FrArray.from_ints([s_inv] * len(pk.h_query))),
+        l_query=pk.l_query.scalar_mul_secret(FrArray._trusted(np.repeat(s_inv.limbs, len(pk.l_query), axis=0))),
+        h_query=pk.h_query.scalar_mul_secret(FrArray._trusted(np.repeat(s_inv.limbs, len(pk.h_query), axis=0))),
         domain_size=pk.domain_size,
     )
     return new_pk, record
