@@ -19,3 +19,17 @@
 #undef CV_B
 #undef CV_MSM_MAX_H
 #undef CV_MSM_BATCH
+#undef VF_T
+#undef VF_GATHER
+#undef VF_SCATTER
+#undef VF_MUL
+#undef VF_SUB
+#undef VF_ADD
+#undef VF_SHL
+#undef VF_CSUB
+#undef VF_EQ
+#undef VF_BLEND
+#undef VF_SET_ONE
+#undef VF_SET_ZERO
+#undef VF_LANES
+#undef VF_FROM_LANES

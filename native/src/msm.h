@@ -30,6 +30,7 @@ typedef struct {
     int *ws_busy;
     size_t n_ws, ws_size;
     int err;               /* set (atomically) when an item could not get a workspace */
+    int vec;               /* batches on eight lanes */
 } CV_(msm_ctx);
 
 typedef struct {
@@ -49,7 +50,162 @@ typedef struct {
     uint64_t *rk;     /* reduction: K running sums R_k, then K accumulators A_k (affine) */
     uint64_t **dst;   /* reduction: 2K batch destinations */
     const uint64_t **src; /* reduction: 2K batch sources */
+    int vec;          /* batches run on eight lanes (vbatch) */
+    uint64_t **vd;    /* vbatch: destinations (buckets) */
+    const uint64_t **vs; /* vbatch: sources (points) */
+    uint8_t *vn;      /* vbatch: negate the source */
+    void *vpre;       /* vbatch: prefix products, one vector per group of eight */
+    uint8_t *vspec;   /* vbatch: doubling / cancelling lanes per group */
 } CV_(msm_ws);
+
+#ifdef FV_IFMA
+/* ---- batch-affine additions on eight lanes (AVX-512 IFMA, see field_ifma.h) ----
+ * dst[j] += src[j] (negated when neg && neg[j]) for j < m, all points affine and not infinity,
+ * the dst distinct; a src may be the dst of an earlier entry (it is read before that entry
+ * writes, as in aff_acc_batch). Entries go in groups of eight, one per lane, with one shared
+ * inversion for all of them. kind[j] gets CURVE_K_ADD, CURVE_K_DBL (dst == src) or CURVE_K_INF
+ * (dst == -src: dst becomes infinity, all zeros). Scratch: pre holds (m + 7) / 8 vectors,
+ * spec 2 (m + 7) / 8 bytes.
+ *
+ * Scale bookkeeping: values in memory are Montgomery (x 2^256) and every lane product is
+ * a b / 2^260. The prefix products then drift by 2^-4 per group, which the inversion absorbs:
+ * with inv = 2^518 / acc after the forward pass, the backward pass keeps inv = 2^518 / acc_g,
+ * so inv * acc_g / 2^260 = 2^262 / den for every entry. Hence lam = num * that / 2^260 is the
+ * slope times 2^258, lam^2 / 2^260 is the slope squared in Montgomery form, and (4 lam) t /
+ * 2^260 is slope * t in Montgomery form. */
+static const uint64_t CV_(v_dummy)[PN] __attribute__((aligned(64))) = {0};
+static const uint64_t CV_(v_zero5)[5] = {0};
+
+static inline __mmask8 CV_(v_negmask)(const uint8_t *neg, size_t j0, unsigned nl) {
+    unsigned mk = 0;
+    if (neg)
+        for (unsigned l = 0; l < nl; l++) mk |= (unsigned)(neg[j0 + l] & 1) << l;
+    return (__mmask8)mk;
+}
+
+/* eight lanes of group g: pointers (dummies past m), lane count, gathered coordinates with
+ * the src y negated where asked, and the lane masks of doubling / cancelling entries */
+FV_INL unsigned CV_(v_load)(VF_T *bx, VF_T *by, VF_T *px, VF_T *py, uint64_t **dp,
+                            const uint64_t **sp, uint64_t *const *dst,
+                            const uint64_t *const *src, const uint8_t *neg, size_t m, size_t g) {
+    size_t j0 = 8 * g;
+    unsigned nl = m - j0 < 8 ? (unsigned)(m - j0) : 8;
+    for (unsigned l = 0; l < 8; l++) {
+        dp[l] = l < nl ? dst[j0 + l] : (uint64_t *)CV_(v_dummy);
+        sp[l] = l < nl ? src[j0 + l] : CV_(v_dummy);
+    }
+    VF_GATHER(bx, by, (const uint64_t *const *)dp);
+    VF_GATHER(px, py, sp);
+    __mmask8 ng = CV_(v_negmask)(neg, j0, nl);
+    if (ng) {
+        VF_T z, yn;
+        VF_SET_ZERO(&z);
+        VF_SUB(&yn, &z, py, FV_Q); /* q - y */
+        VF_BLEND(py, ng, py, &yn);
+    }
+    return nl;
+}
+
+static FV_TGT void CV_(vbatch)(uint64_t *const *dst, const uint64_t *const *src,
+                               const uint8_t *neg, size_t m, uint8_t *kind, VF_T *pre,
+                               uint8_t *spec) {
+    if (m == 0) return;
+    size_t G = (m + 7) / 8;
+    VF_T acc, one;
+    VF_SET_ONE(&one);
+    acc = one;
+    for (size_t g = 0; g < G; g++) {
+        uint64_t *dp[8];
+        const uint64_t *sp[8];
+        VF_T bx, by, px, py, den;
+        unsigned nl = CV_(v_load)(&bx, &by, &px, &py, dp, sp, dst, src, neg, m, g);
+        __mmask8 valid = (__mmask8)((1u << nl) - 1);
+        __mmask8 eq = VF_EQ(&bx, &px) & valid, dbl = 0, inf = 0;
+        VF_SUB(&den, &px, &bx, FV_Q);
+        if (eq) { /* rare: doubling (den = 2y) or P + (-P) (den = 1, result infinity) */
+            VF_T y2;
+            dbl = eq & VF_EQ(&by, &py);
+            inf = eq & (__mmask8)~dbl;
+            VF_ADD(&y2, &by, &by);
+            VF_BLEND(&den, dbl, &den, &y2);
+        }
+        __mmask8 unit = inf | (__mmask8)~valid;
+        if (unit) VF_BLEND(&den, unit, &den, &one);
+        spec[2 * g] = dbl;
+        spec[2 * g + 1] = inf;
+        pre[g] = acc;
+        VF_MUL(&acc, &acc, &den);
+    }
+    /* inv = 2^518 / acc per lane: canonical lanes, Montgomery's trick across them, then
+     * R^2 / a (the scalar inverse) times 2^262 / R */
+    FE_T lanes[8], pfx[8], t, c262;
+    VF_CSUB(&acc, FV_Q);
+    VF_LANES(lanes, &acc);
+    F_COPY(pfx[0], lanes[0]);
+    for (int l = 1; l < 8; l++) F_MUL(pfx[l], pfx[l - 1], lanes[l]);
+    F_INV(t, pfx[7]);
+    F_ZERO(c262);
+    fe_copy(c262, FV_C262);
+    F_MUL(t, t, c262);
+    for (int l = 7; l > 0; l--) {
+        FE_T u;
+        F_MUL(u, t, pfx[l - 1]);
+        F_MUL(t, t, lanes[l]);
+        F_COPY(lanes[l], u);
+    }
+    F_COPY(lanes[0], t);
+    VF_T inv;
+    VF_FROM_LANES(&inv, lanes);
+
+    for (size_t g = G; g-- > 0;) {
+        uint64_t *dp[8];
+        const uint64_t *sp[8];
+        VF_T bx, by, px, py, den, num, ie, lam, x3, y3, t1;
+        unsigned nl = CV_(v_load)(&bx, &by, &px, &py, dp, sp, dst, src, neg, m, g);
+        __mmask8 valid = (__mmask8)((1u << nl) - 1), dbl = spec[2 * g], inf = spec[2 * g + 1];
+        VF_SUB(&den, &px, &bx, FV_Q);
+        VF_SUB(&num, &py, &by, FV_Q);
+        if (dbl | inf) {
+            if (dbl) { /* den = 2y, num = 3x^2 = (16x)(3x) / 2^260 */
+                VF_T y2, x16, x3b, n2;
+                VF_ADD(&y2, &by, &by);
+                VF_BLEND(&den, dbl, &den, &y2);
+                VF_SHL(&x16, &bx, 4);
+                VF_ADD(&x3b, &bx, &bx);
+                VF_ADD(&x3b, &x3b, &bx);
+                VF_MUL(&n2, &x16, &x3b);
+                VF_BLEND(&num, dbl, &num, &n2);
+            }
+            if (inf) VF_BLEND(&den, inf, &den, &one);
+        }
+        __mmask8 pad = (__mmask8)~valid;
+        if (pad) VF_BLEND(&den, pad, &den, &one);
+        VF_MUL(&ie, &inv, &pre[g]); /* 2^262 / den */
+        VF_MUL(&inv, &inv, &den);
+        VF_MUL(&lam, &num, &ie);    /* slope * 2^258 */
+        VF_MUL(&x3, &lam, &lam);    /* slope^2 (Montgomery) */
+        VF_SUB(&x3, &x3, &bx, FV_2Q);
+        VF_SUB(&x3, &x3, &px, CV_(v_zero5));
+        VF_CSUB(&x3, FV_2Q);
+        VF_CSUB(&x3, FV_Q);
+        VF_SUB(&t1, &bx, &x3, FV_Q);
+        VF_SHL(&lam, &lam, 2);
+        VF_MUL(&y3, &lam, &t1);
+        VF_SUB(&y3, &y3, &by, FV_Q);
+        VF_CSUB(&y3, FV_2Q);
+        VF_CSUB(&y3, FV_Q);
+        if (inf) {
+            VF_T z;
+            VF_SET_ZERO(&z);
+            VF_BLEND(&x3, inf, &x3, &z);
+            VF_BLEND(&y3, inf, &y3, &z);
+        }
+        VF_SCATTER(dp, nl, &x3, &y3);
+        for (unsigned l = 0; l < nl; l++)
+            kind[8 * g + l] = (inf >> l) & 1 ? CURVE_K_INF : (dbl >> l) & 1 ? CURVE_K_DBL : CURVE_K_ADD;
+    }
+}
+#endif /* FV_IFMA */
 
 static inline void CV_(msm_signed_y)(uint64_t *y2, const uint64_t *y, unsigned neg) {
     if (neg) {
@@ -161,7 +317,7 @@ static inline void CV_(msm_apply2)(CV_(msm_ws) *w, const uint64_t *pts, size_t j
 /* Apply the pending additions with one shared inversion. Entries alternate between two
  * independent prefix-product lanes, so consecutive multiplications of the forward pass do not
  * wait on each other and the backward pass can take the entries in pairs. */
-static void CV_(msm_flush)(CV_(msm_ws) *w, const uint64_t *pts) {
+static void CV_(msm_flush_s)(CV_(msm_ws) *w, const uint64_t *pts) {
     size_t m = w->m;
     if (m == 0) return;
     FE_T acc[2], inv[2], t;
@@ -207,6 +363,29 @@ static void CV_(msm_flush)(CV_(msm_ws) *w, const uint64_t *pts) {
         }
     }
     w->m = 0;
+}
+
+/* the batch on eight lanes: the same additions as msm_flush_s */
+static void CV_(msm_flush)(CV_(msm_ws) *w, const uint64_t *pts) {
+#ifdef FV_IFMA
+    if (w->vec) {
+        size_t m = w->m;
+        for (size_t j = 0; j < m; j++) {
+            w->vd[j] = w->bk + PN * w->bb[j];
+            w->vs[j] = pts + PN * (w->bi[j] >> 1);
+            w->vn[j] = (uint8_t)(w->bi[j] & 1);
+        }
+        CV_(vbatch)(w->vd, w->vs, w->vn, m, w->kind, (VF_T *)w->vpre, w->vspec);
+        for (size_t j = 0; j < m; j++) {
+            uint8_t *st = &w->st[w->bb[j]];
+            *st &= (uint8_t)~MSM_BUSY;
+            if (w->kind[j] == CURVE_K_INF) *st &= (uint8_t)~MSM_OCC;
+        }
+        w->m = 0;
+        return;
+    }
+#endif
+    CV_(msm_flush_s)(w, pts);
 }
 
 /* r = k p for a small public k (the sub-range offset), double-and-add */
@@ -348,6 +527,31 @@ static void CV_(aff_acc_batch)(uint64_t *const *dst, const uint64_t *const *src,
     }
 }
 
+
+/* aff_acc_batch over w->dst, w->src; on eight lanes, the entries with a side at infinity
+ * (copies or nothing) are settled first and the others go to vbatch in their order. */
+static void CV_(msm_acc_batch)(CV_(msm_ws) *w, size_t m) {
+#ifdef FV_IFMA
+    if (w->vec) {
+        size_t k = 0;
+        for (size_t j = 0; j < m; j++) {
+            uint64_t *d = w->dst[j];
+            const uint64_t *p = w->src[j];
+            if (CV_(aff_is_inf)(p)) continue;
+            if (CV_(aff_is_inf)(d)) {
+                memcpy(d, p, PN * sizeof(uint64_t));
+                continue;
+            }
+            w->dst[k] = d;
+            w->src[k++] = p;
+        }
+        CV_(vbatch)(w->dst, w->src, NULL, k, w->kind, (VF_T *)w->vpre, w->vspec);
+        return;
+    }
+#endif
+    CV_(aff_acc_batch)(w->dst, w->src, m, w->pre, w->den, w->kind);
+}
+
 /* Affine buckets: wsum = sum_b (b+1) bk[b], tot = sum_b bk[b]. The running sum is split into K
  * chains over L = H/K consecutive buckets, advanced in lockstep so that every step is one
  * batch-affine round (R_k += bucket, A_k += R_k) instead of two XYZZ additions per bucket.
@@ -373,7 +577,7 @@ static void CV_(msm_reduce_affine)(CV_(msm_ws) *w, size_t H, size_t K, CV_(xyzz)
             w->dst[m] = Ak + k * PN;
             w->src[m++] = Rk + k * PN;
         }
-        CV_(aff_acc_batch)(w->dst, w->src, m, w->pre, w->den, w->kind);
+        CV_(msm_acc_batch)(w, m);
     }
     /* sum_k A_k, and sum_k k R_k by a running sum over the chains */
     CV_(xyzz) S, Rr, Acc;
@@ -415,35 +619,55 @@ static void CV_(msm_reduce_side)(CV_(msm_ws) *w, size_t H, CV_(xyzz) *wsum, CV_(
     }
 }
 
-/* workspace layout (64-byte aligned, see msm_align): side | bk | pre | den | rk | dst | src | bi | qi | bb | qb | kind | st */
-static size_t CV_(msm_ws_size)(size_t H, size_t B, size_t K) {
-    return H * sizeof(CV_(xyzz)) + (B ? H * PN * sizeof(uint64_t) : 0) +
-           B * (2 * sizeof(FE_T) + 2 * sizeof(uint64_t) + 2 * sizeof(uint32_t) + 1) +
-           2 * K * (PN * sizeof(uint64_t) + 2 * sizeof(uint64_t *)) + H;
-}
-
 /* buckets start on a cache line: an affine G1 point is exactly one line, a G2 point two */
 static inline unsigned char *CV_(msm_align)(unsigned char *raw) {
     return raw ? raw + ((64 - ((uintptr_t)raw & 63)) & 63) : raw;
 }
 
-static void CV_(msm_ws_init)(CV_(msm_ws) *w, unsigned char *mem, size_t H, size_t B, size_t K) {
-    w->side = (CV_(xyzz) *)mem;
-    w->bk = (uint64_t *)(mem + H * sizeof(CV_(xyzz)));
-    w->pre = (FE_T *)(w->bk + (B ? H * PN : 0));
-    w->den = w->pre + B;
-    w->rk = (uint64_t *)(w->den + B);
-    w->dst = (uint64_t **)(w->rk + 2 * K * PN);
-    w->src = (const uint64_t **)(w->dst + 2 * K);
-    w->bi = (uint64_t *)(w->src + 2 * K);
-    w->qi = w->bi + B;
-    w->bb = (uint32_t *)(w->qi + B);
-    w->qb = w->bb + B;
-    w->kind = (uint8_t *)(w->qb + B);
-    w->st = w->kind + B;
-    w->m = w->qn = 0;
-    w->B = B;
-    memset(w->st, 0, H);
+/* Carve the workspace into 64-byte aligned arrays; returns its size (mem == NULL: size only).
+ * side | bk | scalar batch (pre, den) or lane batch (vd, vs, vn, vpre, vspec) | rk | dst | src |
+ * bi | qi | bb | qb | kind | st */
+static size_t CV_(msm_ws_layout)(CV_(msm_ws) *w, unsigned char *mem, size_t H, size_t B,
+                                 size_t K, int vec) {
+    size_t off = 0;
+#define MSM_TAKE(field, type, bytes)                                                           \
+    do {                                                                                       \
+        if (mem) w->field = (type)(void *)(mem + off);                                         \
+        off += ((bytes) + 63) & ~(size_t)63;                                                   \
+    } while (0)
+    MSM_TAKE(side, CV_(xyzz) *, H * sizeof(CV_(xyzz)));
+    MSM_TAKE(bk, uint64_t *, B ? H * PN * sizeof(uint64_t) : 0);
+#ifdef FV_IFMA
+    if (vec) {
+        size_t groups = (B + 7) / 8;
+        MSM_TAKE(vd, uint64_t **, B * sizeof(uint64_t *));
+        MSM_TAKE(vs, const uint64_t **, B * sizeof(uint64_t *));
+        MSM_TAKE(vn, uint8_t *, B);
+        MSM_TAKE(vpre, void *, groups * sizeof(VF_T));
+        MSM_TAKE(vspec, uint8_t *, 2 * groups);
+    } else
+#endif
+    {
+        MSM_TAKE(pre, FE_T *, B * sizeof(FE_T));
+        MSM_TAKE(den, FE_T *, B * sizeof(FE_T));
+    }
+    MSM_TAKE(rk, uint64_t *, 2 * K * PN * sizeof(uint64_t));
+    MSM_TAKE(dst, uint64_t **, 2 * K * sizeof(uint64_t *));
+    MSM_TAKE(src, const uint64_t **, 2 * K * sizeof(uint64_t *));
+    MSM_TAKE(bi, uint64_t *, B * sizeof(uint64_t));
+    MSM_TAKE(qi, uint64_t *, B * sizeof(uint64_t));
+    MSM_TAKE(bb, uint32_t *, B * sizeof(uint32_t));
+    MSM_TAKE(qb, uint32_t *, B * sizeof(uint32_t));
+    MSM_TAKE(kind, uint8_t *, B);
+    MSM_TAKE(st, uint8_t *, H);
+#undef MSM_TAKE
+    if (mem) {
+        w->m = w->qn = 0;
+        w->B = B;
+        w->vec = vec;
+        memset(w->st, 0, H);
+    }
+    return off;
 }
 
 static void CV_(msm_item)(void *vctx, size_t item) {
@@ -463,7 +687,7 @@ static void CV_(msm_item)(void *vctx, size_t item) {
         return;
     }
     CV_(msm_ws) w;
-    CV_(msm_ws_init)(&w, mem, H, B, K);
+    (void)CV_(msm_ws_layout)(&w, mem, H, B, K, x->vec);
 
     const uint64_t *pts = x->p;
     const uint16_t *dg = x->dig + wi * n;
@@ -540,7 +764,12 @@ static int CV_(msm)(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t 
     if (K > pl.H / 2) K = pl.H / 2;
     size_t n_ws = pl.parallel ? (size_t)threads : 1;
     if (n_ws > items) n_ws = items;
-    size_t ws_size = CV_(msm_ws_size)(pl.H, pl.batch, K);
+#ifdef FV_IFMA
+    int vec = pl.batch > 0 && fv_have_ifma();
+#else
+    int vec = 0;
+#endif
+    size_t ws_size = CV_(msm_ws_layout)(NULL, NULL, pl.H, pl.batch, K, vec);
     uint16_t *dig = malloc((size_t)pl.W * n * sizeof(uint16_t));
     CV_(xyzz) *part = malloc(items * sizeof(CV_(xyzz)));
     unsigned char **ws = calloc(n_ws, sizeof(unsigned char *));
@@ -551,7 +780,7 @@ static int CV_(msm)(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t 
         msm_recode_ctx rc = {k, p, PN, n, pl.c, pl.W, {0, 0, 0, 0, 0}, dig};
         msm_offset_const(rc.offs, pl.c, pl.W);
         curve_run((n + MSM_RECODE_CHUNK - 1) / MSM_RECODE_CHUNK, msm_recode_item, &rc, pl.parallel);
-        CV_(msm_ctx) x = {p, dig, n, pl, K, part, ws, ws_busy, n_ws, ws_size, 0};
+        CV_(msm_ctx) x = {p, dig, n, pl, K, part, ws, ws_busy, n_ws, ws_size, 0, vec};
         curve_run(items, CV_(msm_item), &x, pl.parallel);
         ok = !__atomic_load_n(&x.err, __ATOMIC_RELAXED);
     }
