@@ -19,6 +19,8 @@
 #undef CV_B
 #undef CV_MSM_MAX_H
 #undef CV_MSM_BATCH
+#undef CV_MSM_MAX_H_V
+#undef CV_MSM_BATCH_V
 #undef VF_T
 #undef VF_GATHER
 #undef VF_SCATTER
@@ -33,3 +35,5 @@
 #undef VF_SET_ZERO
 #undef VF_LANES
 #undef VF_FROM_LANES
+#undef VF_SET_Q
+#undef VF_X3

@@ -106,6 +106,17 @@ FV_INL void fv_csub(fv *a, const uint64_t *k) {
     for (int j = 0; j < 5; j++) a->l[j] = _mm512_mask_blend_epi64(ge, a->l[j], u[j]);
 }
 
+static const uint64_t FV_3Q[5] = {0x1a4448976f7d5ULL, 0xb439555fa7b46ULL, 0x4840918c6843fULL,
+                                  0xe07d28f0d1238ULL, 0x912ceb58a394ULL};
+
+/* x3 = l + 3q - s - 2 x (the x of a sum, msm.h), normalized */
+FV_INL void fv_x3(fv *r, const fv *l, const fv *s, const fv *x) {
+    for (int j = 0; j < 5; j++)
+        r->l[j] = _mm512_sub_epi64(_mm512_add_epi64(l->l[j], fv_c(FV_3Q[j])),
+                                   _mm512_add_epi64(s->l[j], _mm512_add_epi64(x->l[j], x->l[j])));
+    fv_norm(r);
+}
+
 /* lanes where a == b (both normalized and canonical) */
 FV_INL __mmask8 fv_eq(const fv *a, const fv *b) {
     __mmask8 e = 0xff;
@@ -207,6 +218,10 @@ FV_INL void fv2_shl(fv2 *r, const fv2 *a, unsigned s) {
     fv_shl(&r->c0, &a->c0, s);
     fv_shl(&r->c1, &a->c1, s);
 }
+FV_INL void fv2_x3(fv2 *r, const fv2 *l, const fv2 *s, const fv2 *x) {
+    fv_x3(&r->c0, &l->c0, &s->c0, &x->c0);
+    fv_x3(&r->c1, &l->c1, &s->c1, &x->c1);
+}
 FV_INL void fv2_csub(fv2 *a, const uint64_t *k) {
     fv_csub(&a->c0, k);
     fv_csub(&a->c1, k);
@@ -223,6 +238,13 @@ FV_INL void fv_zero(fv *r) {
 FV_INL void fv2_zero(fv2 *r) {
     fv_zero(&r->c0);
     fv_zero(&r->c1);
+}
+FV_INL void fv_set_q(fv *r) {
+    for (int j = 0; j < 5; j++) r->l[j] = fv_c(FV_Q[j]);
+}
+FV_INL void fv2_set_q(fv2 *r) { /* q in both coefficients */
+    fv_set_q(&r->c0);
+    fv_set_q(&r->c1);
 }
 FV_INL void fv2_bcast_one(fv2 *r) {
     fv_bcast(&r->c0, FQ_ONE);

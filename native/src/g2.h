@@ -33,6 +33,8 @@ static const uint64_t G2_B[8] = {0x3bf938e377b802a8ULL, 0x020b1b273633535dULL,
 #define CV_B G2_B
 #define CV_MSM_MAX_H 4096 /* 512 KiB of affine buckets per work item */
 #define CV_MSM_BATCH 512 /* additions per shared inversion */
+#define CV_MSM_MAX_H_V 16384 /* on eight lanes (field_ifma.h): one sub-range per window up to c = 15 */
+#define CV_MSM_BATCH_V 2048
 #include "field_ifma.h"
 #ifdef FV_IFMA /* eight-lane F_q2 for the MSM's bucket additions */
 #define VF_T fv2
@@ -47,6 +49,8 @@ static const uint64_t G2_B[8] = {0x3bf938e377b802a8ULL, 0x020b1b273633535dULL,
 #define VF_BLEND fv2_blend
 #define VF_SET_ONE fv2_bcast_one
 #define VF_SET_ZERO fv2_zero
+#define VF_SET_Q fv2_set_q
+#define VF_X3 fv2_x3
 #define VF_LANES(out, a) fv2_lanes((uint64_t *)(out), (a))
 #define VF_FROM_LANES(a, in) fv2_from_lanes((a), (const uint64_t *)(in))
 #endif

@@ -53,88 +53,110 @@ typedef struct {
     int vec;          /* batches run on eight lanes (vbatch) */
     uint64_t **vd;    /* vbatch: destinations (buckets) */
     const uint64_t **vs; /* vbatch: sources (points) */
-    uint8_t *vn;      /* vbatch: negate the source */
-    void *vpre;       /* vbatch: prefix products, one vector per group of eight */
+    uint8_t *vn;      /* vbatch: lanes whose source is negated, per group of eight */
+    void *vpre;       /* vbatch: three vectors per group of eight */
     uint8_t *vspec;   /* vbatch: doubling / cancelling lanes per group */
 } CV_(msm_ws);
 
+/* every cache line of an affine point (user arrays need not be 64-byte aligned) */
+static inline void CV_(msm_prefetch)(const uint64_t *pt) {
+    for (size_t l = 0; l < PN; l += 8) __builtin_prefetch(pt + l);
+    __builtin_prefetch(pt + PN - 1);
+}
+
 #ifdef FV_IFMA
 /* ---- batch-affine additions on eight lanes (AVX-512 IFMA, see field_ifma.h) ----
- * dst[j] += src[j] (negated when neg && neg[j]) for j < m, all points affine and not infinity,
- * the dst distinct; a src may be the dst of an earlier entry (it is read before that entry
- * writes, as in aff_acc_batch). Entries go in groups of eight, one per lane, with one shared
- * inversion for all of them. kind[j] gets CURVE_K_ADD, CURVE_K_DBL (dst == src) or CURVE_K_INF
- * (dst == -src: dst becomes infinity, all zeros). Scratch: pre holds (m + 7) / 8 vectors,
- * spec 2 (m + 7) / 8 bytes.
+ * dst[j] += src[j] for j < m, with src[j] negated in the lanes set in negm[j / 8] (negm may be
+ * NULL). All points are affine and not infinity, the dst distinct; a src may be the dst of an
+ * earlier entry (it is read before that entry writes, as in aff_acc_batch). Entries go in
+ * groups of eight, one per lane, all sharing one inversion. Lanes where dst == src double;
+ * lanes where dst == -src leave infinity (zeros) in dst and are set in spec[2 g + 1] (spec[2 g]
+ * marks the doublings). Scratch: sc holds 3 (m + 7) / 8 vectors, spec 2 (m + 7) / 8 bytes.
  *
  * Scale bookkeeping: values in memory are Montgomery (x 2^256) and every lane product is
  * a b / 2^260. The prefix products then drift by 2^-4 per group, which the inversion absorbs:
  * with inv = 2^518 / acc after the forward pass, the backward pass keeps inv = 2^518 / acc_g,
  * so inv * acc_g / 2^260 = 2^262 / den for every entry. Hence lam = num * that / 2^260 is the
  * slope times 2^258, lam^2 / 2^260 is the slope squared in Montgomery form, and (4 lam) t /
- * 2^260 is slope * t in Montgomery form. */
+ * 2^260 is slope * t in Montgomery form. The backward pass reads den and num (y2 - y1) from
+ * the forward pass and gathers only the dst again: x3 = lam^2 - x1 - x2 with
+ * x2 = den + x1 - q. */
+#define MSM_VPF 2 /* groups ahead to prefetch */
 static const uint64_t CV_(v_dummy)[PN] __attribute__((aligned(64))) = {0};
-static const uint64_t CV_(v_zero5)[5] = {0};
 
-static inline __mmask8 CV_(v_negmask)(const uint8_t *neg, size_t j0, unsigned nl) {
-    unsigned mk = 0;
-    if (neg)
-        for (unsigned l = 0; l < nl; l++) mk |= (unsigned)(neg[j0 + l] & 1) << l;
-    return (__mmask8)mk;
-}
-
-/* eight lanes of group g: pointers (dummies past m), lane count, gathered coordinates with
- * the src y negated where asked, and the lane masks of doubling / cancelling entries */
-FV_INL unsigned CV_(v_load)(VF_T *bx, VF_T *by, VF_T *px, VF_T *py, uint64_t **dp,
-                            const uint64_t **sp, uint64_t *const *dst,
-                            const uint64_t *const *src, const uint8_t *neg, size_t m, size_t g) {
+/* pointers of group g (dummies past m); returns the lane count */
+static inline unsigned CV_(v_ptrs)(uint64_t *const **dp, const uint64_t *const **sp,
+                                   uint64_t **dbuf, const uint64_t **sbuf, uint64_t *const *dst,
+                                   const uint64_t *const *src, size_t m, size_t g) {
     size_t j0 = 8 * g;
-    unsigned nl = m - j0 < 8 ? (unsigned)(m - j0) : 8;
+    if (m - j0 >= 8) {
+        *dp = dst + j0;
+        if (sp) *sp = src + j0;
+        return 8;
+    }
+    unsigned nl = (unsigned)(m - j0);
     for (unsigned l = 0; l < 8; l++) {
-        dp[l] = l < nl ? dst[j0 + l] : (uint64_t *)CV_(v_dummy);
-        sp[l] = l < nl ? src[j0 + l] : CV_(v_dummy);
+        dbuf[l] = l < nl ? dst[j0 + l] : (uint64_t *)CV_(v_dummy);
+        if (sp) sbuf[l] = l < nl ? src[j0 + l] : CV_(v_dummy);
     }
-    VF_GATHER(bx, by, (const uint64_t *const *)dp);
-    VF_GATHER(px, py, sp);
-    __mmask8 ng = CV_(v_negmask)(neg, j0, nl);
-    if (ng) {
-        VF_T z, yn;
-        VF_SET_ZERO(&z);
-        VF_SUB(&yn, &z, py, FV_Q); /* q - y */
-        VF_BLEND(py, ng, py, &yn);
-    }
+    *dp = dbuf;
+    if (sp) *sp = sbuf;
     return nl;
 }
 
+static inline void CV_(v_prefetch)(const uint64_t *const *p, size_t m, size_t j0) {
+    for (size_t j = j0; j < j0 + 8 && j < m; j++) CV_(msm_prefetch)(p[j]);
+}
+
 static FV_TGT void CV_(vbatch)(uint64_t *const *dst, const uint64_t *const *src,
-                               const uint8_t *neg, size_t m, uint8_t *kind, VF_T *pre,
-                               uint8_t *spec) {
+                               const uint8_t *negm, size_t m, VF_T *sc, uint8_t *spec) {
     if (m == 0) return;
     size_t G = (m + 7) / 8;
     VF_T acc, one;
     VF_SET_ONE(&one);
     acc = one;
     for (size_t g = 0; g < G; g++) {
-        uint64_t *dp[8];
-        const uint64_t *sp[8];
-        VF_T bx, by, px, py, den;
-        unsigned nl = CV_(v_load)(&bx, &by, &px, &py, dp, sp, dst, src, neg, m, g);
+        uint64_t *dbuf[8];
+        const uint64_t *sbuf[8];
+        uint64_t *const *dp;
+        const uint64_t *const *sp;
+        VF_T bx, by, px, py, *den = &sc[3 * g + 1], *num = &sc[3 * g + 2];
+        unsigned nl = CV_(v_ptrs)(&dp, &sp, dbuf, sbuf, dst, src, m, g);
+        CV_(v_prefetch)((const uint64_t *const *)dst, m, 8 * (g + MSM_VPF));
+        CV_(v_prefetch)(src, m, 8 * (g + MSM_VPF));
+        VF_GATHER(&bx, &by, (const uint64_t *const *)dp);
+        VF_GATHER(&px, &py, sp);
+        __mmask8 ng = negm ? negm[g] : 0;
+        if (ng) {
+            VF_T z, yn;
+            VF_SET_ZERO(&z);
+            VF_SUB(&yn, &z, &py, FV_Q); /* q - y */
+            VF_BLEND(&py, ng, &py, &yn);
+        }
         __mmask8 valid = (__mmask8)((1u << nl) - 1);
         __mmask8 eq = VF_EQ(&bx, &px) & valid, dbl = 0, inf = 0;
-        VF_SUB(&den, &px, &bx, FV_Q);
-        if (eq) { /* rare: doubling (den = 2y) or P + (-P) (den = 1, result infinity) */
-            VF_T y2;
+        VF_SUB(den, &px, &bx, FV_Q);
+        VF_SUB(num, &py, &by, FV_Q);
+        if (eq) { /* rare: doubling (den = 2y, num = 3x^2) or P + (-P) (den = 1, result infinity) */
+            VF_T t, x16, x3;
             dbl = eq & VF_EQ(&by, &py);
             inf = eq & (__mmask8)~dbl;
-            VF_ADD(&y2, &by, &by);
-            VF_BLEND(&den, dbl, &den, &y2);
+            if (dbl) {
+                VF_ADD(&t, &by, &by);
+                VF_BLEND(den, dbl, den, &t);
+                VF_SHL(&x16, &bx, 4); /* 3x^2 = (16x)(3x) / 2^260 */
+                VF_ADD(&x3, &bx, &bx);
+                VF_ADD(&x3, &x3, &bx);
+                VF_MUL(&t, &x16, &x3);
+                VF_BLEND(num, dbl, num, &t);
+            }
         }
         __mmask8 unit = inf | (__mmask8)~valid;
-        if (unit) VF_BLEND(&den, unit, &den, &one);
+        if (unit) VF_BLEND(den, unit, den, &one);
         spec[2 * g] = dbl;
         spec[2 * g + 1] = inf;
-        pre[g] = acc;
-        VF_MUL(&acc, &acc, &den);
+        sc[3 * g] = acc;
+        VF_MUL(&acc, &acc, den);
     }
     /* inv = 2^518 / acc per lane: canonical lanes, Montgomery's trick across them, then
      * R^2 / a (the scalar inverse) times 2^262 / R */
@@ -158,34 +180,26 @@ static FV_TGT void CV_(vbatch)(uint64_t *const *dst, const uint64_t *const *src,
     VF_FROM_LANES(&inv, lanes);
 
     for (size_t g = G; g-- > 0;) {
-        uint64_t *dp[8];
-        const uint64_t *sp[8];
-        VF_T bx, by, px, py, den, num, ie, lam, x3, y3, t1;
-        unsigned nl = CV_(v_load)(&bx, &by, &px, &py, dp, sp, dst, src, neg, m, g);
-        __mmask8 valid = (__mmask8)((1u << nl) - 1), dbl = spec[2 * g], inf = spec[2 * g + 1];
-        VF_SUB(&den, &px, &bx, FV_Q);
-        VF_SUB(&num, &py, &by, FV_Q);
-        if (dbl | inf) {
-            if (dbl) { /* den = 2y, num = 3x^2 = (16x)(3x) / 2^260 */
-                VF_T y2, x16, x3b, n2;
-                VF_ADD(&y2, &by, &by);
-                VF_BLEND(&den, dbl, &den, &y2);
-                VF_SHL(&x16, &bx, 4);
-                VF_ADD(&x3b, &bx, &bx);
-                VF_ADD(&x3b, &x3b, &bx);
-                VF_MUL(&n2, &x16, &x3b);
-                VF_BLEND(&num, dbl, &num, &n2);
-            }
-            if (inf) VF_BLEND(&den, inf, &den, &one);
+        uint64_t *dbuf[8];
+        uint64_t *const *dp;
+        VF_T bx, by, ie, lam, x3, y3, t1;
+        const VF_T *den = &sc[3 * g + 1], *num = &sc[3 * g + 2];
+        unsigned nl = CV_(v_ptrs)(&dp, NULL, dbuf, NULL, dst, src, m, g);
+        if (g >= MSM_VPF) CV_(v_prefetch)((const uint64_t *const *)dst, m, 8 * (g - MSM_VPF));
+        VF_GATHER(&bx, &by, (const uint64_t *const *)dp);
+        __mmask8 dbl = spec[2 * g], inf = spec[2 * g + 1];
+        VF_MUL(&ie, &inv, &sc[3 * g]); /* 2^262 / den */
+        VF_MUL(&inv, &inv, den);
+        VF_MUL(&lam, num, &ie); /* slope * 2^258 */
+        VF_MUL(&x3, &lam, &lam); /* slope^2 (Montgomery) */
+        if (dbl) { /* x2 = x1: take den + 2 x1 - q as 2 x1 */
+            VF_T s, q;
+            VF_SET_Q(&q);
+            VF_BLEND(&s, dbl, den, &q);
+            VF_X3(&x3, &x3, &s, &bx);
+        } else {
+            VF_X3(&x3, &x3, den, &bx);
         }
-        __mmask8 pad = (__mmask8)~valid;
-        if (pad) VF_BLEND(&den, pad, &den, &one);
-        VF_MUL(&ie, &inv, &pre[g]); /* 2^262 / den */
-        VF_MUL(&inv, &inv, &den);
-        VF_MUL(&lam, &num, &ie);    /* slope * 2^258 */
-        VF_MUL(&x3, &lam, &lam);    /* slope^2 (Montgomery) */
-        VF_SUB(&x3, &x3, &bx, FV_2Q);
-        VF_SUB(&x3, &x3, &px, CV_(v_zero5));
         VF_CSUB(&x3, FV_2Q);
         VF_CSUB(&x3, FV_Q);
         VF_SUB(&t1, &bx, &x3, FV_Q);
@@ -201,8 +215,6 @@ static FV_TGT void CV_(vbatch)(uint64_t *const *dst, const uint64_t *const *src,
             VF_BLEND(&y3, inf, &y3, &z);
         }
         VF_SCATTER(dp, nl, &x3, &y3);
-        for (unsigned l = 0; l < nl; l++)
-            kind[8 * g + l] = (inf >> l) & 1 ? CURVE_K_INF : (dbl >> l) & 1 ? CURVE_K_DBL : CURVE_K_ADD;
     }
 }
 #endif /* FV_IFMA */
@@ -215,11 +227,6 @@ static inline void CV_(msm_signed_y)(uint64_t *y2, const uint64_t *y, unsigned n
     }
 }
 
-/* every cache line of an affine point (user arrays need not be 64-byte aligned) */
-static inline void CV_(msm_prefetch)(const uint64_t *pt) {
-    for (size_t l = 0; l < PN; l += 8) __builtin_prefetch(pt + l);
-    __builtin_prefetch(pt + PN - 1);
-}
 
 /* Entry j of a flushed batch, given the running inverse of its lane: bucket += point. For a
  * negated point the slope's sign is folded into the formulas (lam' = -lam = (y2 + y1)/(x2 - x1),
@@ -373,13 +380,18 @@ static void CV_(msm_flush)(CV_(msm_ws) *w, const uint64_t *pts) {
         for (size_t j = 0; j < m; j++) {
             w->vd[j] = w->bk + PN * w->bb[j];
             w->vs[j] = pts + PN * (w->bi[j] >> 1);
-            w->vn[j] = (uint8_t)(w->bi[j] & 1);
+            w->st[w->bb[j]] &= (uint8_t)~MSM_BUSY;
         }
-        CV_(vbatch)(w->vd, w->vs, w->vn, m, w->kind, (VF_T *)w->vpre, w->vspec);
-        for (size_t j = 0; j < m; j++) {
-            uint8_t *st = &w->st[w->bb[j]];
-            *st &= (uint8_t)~MSM_BUSY;
-            if (w->kind[j] == CURVE_K_INF) *st &= (uint8_t)~MSM_OCC;
+        for (size_t g = 0; 8 * g < m; g++) {
+            unsigned mk = 0;
+            for (size_t l = 0; l < 8 && 8 * g + l < m; l++) mk |= (unsigned)(w->bi[8 * g + l] & 1) << l;
+            w->vn[g] = (uint8_t)mk;
+        }
+        CV_(vbatch)(w->vd, w->vs, w->vn, m, (VF_T *)w->vpre, w->vspec);
+        for (size_t g = 0; 8 * g < m; g++) {
+            unsigned inf = w->vspec[2 * g + 1];
+            for (unsigned l = 0; inf; l++, inf >>= 1)
+                if (inf & 1) w->st[w->bb[8 * g + l]] &= (uint8_t)~MSM_OCC;
         }
         w->m = 0;
         return;
@@ -545,7 +557,7 @@ static void CV_(msm_acc_batch)(CV_(msm_ws) *w, size_t m) {
             w->dst[k] = d;
             w->src[k++] = p;
         }
-        CV_(vbatch)(w->dst, w->src, NULL, k, w->kind, (VF_T *)w->vpre, w->vspec);
+        CV_(vbatch)(w->dst, w->src, NULL, k, (VF_T *)w->vpre, w->vspec);
         return;
     }
 #endif
@@ -642,8 +654,8 @@ static size_t CV_(msm_ws_layout)(CV_(msm_ws) *w, unsigned char *mem, size_t H, s
         size_t groups = (B + 7) / 8;
         MSM_TAKE(vd, uint64_t **, B * sizeof(uint64_t *));
         MSM_TAKE(vs, const uint64_t **, B * sizeof(uint64_t *));
-        MSM_TAKE(vn, uint8_t *, B);
-        MSM_TAKE(vpre, void *, groups * sizeof(VF_T));
+        MSM_TAKE(vn, uint8_t *, groups);
+        MSM_TAKE(vpre, void *, 3 * groups * sizeof(VF_T));
         MSM_TAKE(vspec, uint8_t *, 2 * groups);
     } else
 #endif
@@ -756,7 +768,16 @@ static int CV_(msm)(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t 
         return ZKAGG_OK;
     }
     int threads = zk_threads();
-    msm_plan_t pl = msm_plan(n, threads, CV_MSM_MAX_H, CV_MSM_BATCH);
+    size_t max_h = CV_MSM_MAX_H, batch_max = CV_MSM_BATCH;
+    int vec = 0;
+#ifdef FV_IFMA
+    if (fv_have_ifma()) { /* cheaper additions: larger sub-ranges (fewer digit scans) and batches */
+        vec = 1;
+        max_h = CV_MSM_MAX_H_V;
+        batch_max = CV_MSM_BATCH_V;
+    }
+#endif
+    msm_plan_t pl = msm_plan(n, threads, max_h, batch_max);
     size_t items = (size_t)pl.W * pl.S;
     if (pl.batch < 2) pl.batch = 0; /* the reduction needs 2K <= batch with K >= 1 */
     /* chains of the affine reduction: 2K <= B entries per round, at least 2 buckets per chain */
@@ -764,11 +785,7 @@ static int CV_(msm)(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t 
     if (K > pl.H / 2) K = pl.H / 2;
     size_t n_ws = pl.parallel ? (size_t)threads : 1;
     if (n_ws > items) n_ws = items;
-#ifdef FV_IFMA
-    int vec = pl.batch > 0 && fv_have_ifma();
-#else
-    int vec = 0;
-#endif
+    vec = vec && pl.batch > 0;
     size_t ws_size = CV_(msm_ws_layout)(NULL, NULL, pl.H, pl.batch, K, vec);
     uint16_t *dig = malloc((size_t)pl.W * n * sizeof(uint16_t));
     CV_(xyzz) *part = malloc(items * sizeof(CV_(xyzz)));
