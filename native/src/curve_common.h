@@ -151,13 +151,6 @@ static inline void msm_offset_const(uint64_t offs[5], unsigned c, unsigned W) {
     }
 }
 
-static inline unsigned msm_window_raw(const uint64_t K[5], unsigned c, unsigned j) {
-    unsigned bit = j * c, limb = bit / 64, off = bit % 64;
-    uint64_t v = K[limb] >> off;
-    if (off + c > 64 && limb < 4) v |= K[limb + 1] << (64 - off);
-    return (unsigned)(v & (((uint64_t)1 << c) - 1));
-}
-
 typedef struct {
     const uint64_t *k;   /* scalars */
     const uint64_t *p;   /* points, only to test for infinity */
@@ -170,24 +163,33 @@ typedef struct {
 
 #define MSM_RECODE_CHUNK 4096
 
-/* Zero scalars and points at infinity get the zero digit everywhere, so the MSM skips them. */
+/* Zero scalars and points at infinity get the zero digit everywhere, so the MSM skips them.
+ * A window (c <= 16 bits) lies within the 32-bit word at its first byte, so each digit is one
+ * unaligned load, a shift and a mask. */
 static void msm_recode_item(void *vctx, size_t item) {
     msm_recode_ctx *x = vctx;
-    size_t i0 = item * MSM_RECODE_CHUNK, i1 = i0 + MSM_RECODE_CHUNK;
-    if (i1 > x->n) i1 = x->n;
-    uint16_t half = (uint16_t)(1u << (x->c - 1));
+    size_t i0 = item * MSM_RECODE_CHUNK, i1 = i0 + MSM_RECODE_CHUNK, n = x->n;
+    if (i1 > n) i1 = n;
+    unsigned c = x->c, W = x->W;
+    uint32_t mask = (1u << c) - 1;
+    uint16_t half = (uint16_t)(1u << (c - 1));
     for (size_t i = i0; i < i1; i++) {
         const uint64_t *k = x->k + 4 * i, *pt = x->p + x->pn * i;
         uint64_t any = 0;
         for (size_t l = 0; l < x->pn; l++) any |= pt[l];
+        uint16_t *d = x->dig + i;
         if (any == 0 || fe_is_zero(k)) {
-            for (unsigned j = 0; j < x->W; j++) x->dig[(size_t)j * x->n + i] = half;
+            for (unsigned j = 0; j < W; j++) d[(size_t)j * n] = half;
             continue;
         }
-        uint64_t K[5];
+        uint64_t K[6] = {0, 0, 0, 0, 0, 0}; /* a word of padding for the last loads */
         msm_offset_scalar(K, k, x->offs);
-        for (unsigned j = 0; j < x->W; j++)
-            x->dig[(size_t)j * x->n + i] = (uint16_t)msm_window_raw(K, x->c, j);
+        const unsigned char *kb = (const unsigned char *)K;
+        for (unsigned j = 0, bit = 0; j < W; j++, bit += c) {
+            uint32_t v;
+            memcpy(&v, kb + (bit >> 3), 4);
+            d[(size_t)j * n] = (uint16_t)((v >> (bit & 7)) & mask);
+        }
     }
 }
 

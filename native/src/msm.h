@@ -377,16 +377,8 @@ static void CV_(msm_flush)(CV_(msm_ws) *w, const uint64_t *pts) {
 #ifdef FV_IFMA
     if (w->vec) {
         size_t m = w->m;
-        for (size_t j = 0; j < m; j++) {
-            w->vd[j] = w->bk + PN * w->bb[j];
-            w->vs[j] = pts + PN * (w->bi[j] >> 1);
-            w->st[w->bb[j]] &= (uint8_t)~MSM_BUSY;
-        }
-        for (size_t g = 0; 8 * g < m; g++) {
-            unsigned mk = 0;
-            for (size_t l = 0; l < 8 && 8 * g + l < m; l++) mk |= (unsigned)(w->bi[8 * g + l] & 1) << l;
-            w->vn[g] = (uint8_t)mk;
-        }
+        (void)pts; /* msm_put stored the operands */
+        for (size_t j = 0; j < m; j++) w->st[w->bb[j]] &= (uint8_t)~MSM_BUSY;
         CV_(vbatch)(w->vd, w->vs, w->vn, m, (VF_T *)w->vpre, w->vspec);
         for (size_t g = 0; 8 * g < m; g++) {
             unsigned inf = w->vspec[2 * g + 1];
@@ -444,12 +436,22 @@ static inline int CV_(msm_put)(CV_(msm_ws) *w, size_t b, uint64_t in, const uint
         w->st[b] = (uint8_t)(st | MSM_OCC);
         return 0;
     }
-    CV_(msm_prefetch)(w->bk + PN * b); /* both are read at the flush, ~B entries later */
+    uint64_t *bk = w->bk + PN * b;
+    size_t m = w->m;
+    CV_(msm_prefetch)(bk); /* both are read at the flush, ~B entries later */
     CV_(msm_prefetch)(p);
-    w->bb[w->m] = (uint32_t)b;
-    w->bi[w->m] = in;
+    w->bb[m] = (uint32_t)b;
+    if (w->vec) { /* vbatch's operands directly */
+        w->vd[m] = bk;
+        w->vs[m] = p;
+        if (m % 8 == 0) w->vn[m / 8] = 0;
+        w->vn[m / 8] |= (uint8_t)((in & 1) << (m % 8));
+    } else {
+        w->bi[m] = in;
+    }
     w->st[b] = (uint8_t)(st | MSM_BUSY);
-    return ++w->m == w->B;
+    w->m = m + 1;
+    return m + 1 == w->B;
 }
 
 /* Flush the batch and refill it from the queue, while that fills it. The queue holds at most B
