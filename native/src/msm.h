@@ -20,17 +20,15 @@
  *  4. Window sums are combined by Horner's rule with c doublings per window. */
 
 typedef struct {
-    const uint64_t *p;
-    const uint16_t *dig;
-    size_t n;
+    const uint64_t *p;     /* points */
+    const uint16_t *dig;   /* window w's digits at dig + w * stride (curve_common.h) */
+    size_t stride, n;
     msm_plan_t pl;
     size_t K;              /* chains of the affine bucket reduction */
-    CV_(xyzz) *part;       /* one partial sum per work item */
-    unsigned char **ws;    /* one workspace per thread, allocated up front */
-    int *ws_busy;
-    size_t n_ws, ws_size;
-    int err;               /* set (atomically) when an item could not get a workspace */
     int vec;               /* batches on eight lanes */
+    CV_(xyzz) *part;       /* one partial sum per work item */
+    msm_pool *pool;        /* workspaces */
+    uint64_t *inf;         /* bit i: point i is at infinity (skipped) */
 } CV_(msm_ctx);
 
 typedef struct {
@@ -633,11 +631,6 @@ static void CV_(msm_reduce_side)(CV_(msm_ws) *w, size_t H, CV_(xyzz) *wsum, CV_(
     }
 }
 
-/* buckets start on a cache line: an affine G1 point is exactly one line, a G2 point two */
-static inline unsigned char *CV_(msm_align)(unsigned char *raw) {
-    return raw ? raw + ((64 - ((uintptr_t)raw & 63)) & 63) : raw;
-}
-
 /* Carve the workspace into 64-byte aligned arrays; returns its size (mem == NULL: size only).
  * side | bk | scalar batch (pre, den) or lane batch (vd, vs, vn, vpre, vspec) | rk | dst | src |
  * bi | qi | bb | qb | kind | st */
@@ -690,21 +683,14 @@ static void CV_(msm_item)(void *vctx, size_t item) {
     size_t n = x->n, H = pl->H, B = pl->batch, K = x->K;
     size_t wi = item / pl->S, lo = (item % pl->S) * H;
     CV_(xyzz_set_inf)(&x->part[item]);
-    /* at most n_ws items run at once, so a free workspace exists; a private one is only the
-     * fallback should the thread count have changed meanwhile */
-    size_t slot = 0;
-    while (slot < x->n_ws && __atomic_exchange_n(&x->ws_busy[slot], 1, __ATOMIC_ACQUIRE)) slot++;
-    unsigned char *raw = slot < x->n_ws ? x->ws[slot] : malloc(x->ws_size + 64);
-    unsigned char *mem = CV_(msm_align)(raw);
-    if (!raw) {
-        __atomic_store_n(&x->err, 1, __ATOMIC_RELAXED);
-        return;
-    }
+    size_t slot;
+    unsigned char *raw, *mem = msm_pool_take(x->pool, &slot, &raw);
+    if (!mem) return;
     CV_(msm_ws) w;
     (void)CV_(msm_ws_layout)(&w, mem, H, B, K, x->vec);
 
     const uint64_t *pts = x->p;
-    const uint16_t *dg = x->dig + wi * n;
+    const uint16_t *dg = x->dig + wi * x->stride;
     int half = 1 << (pl->c - 1);
     /* Select this item's digits in chunks without branches (which sub-range a digit falls in is
      * random, so a branch per digit would mispredict often), then route the selected ones. */
@@ -718,7 +704,7 @@ static void CV_(msm_item)(void *vctx, size_t item) {
             size_t b = (size_t)((d ^ -(int)neg) + (int)neg) - 1 - lo; /* |d| - 1 - lo; wraps when out */
             selb[cnt] = (uint32_t)b;
             seli[cnt] = (uint64_t)i << 1 | neg;
-            cnt += b < H;
+            cnt += (b < H) & ~(x->inf[i >> 6] >> (i & 63)) & 1;
         }
         for (size_t t = 0; t < cnt; t++) {
             if (!B) {
@@ -756,66 +742,109 @@ static void CV_(msm_item)(void *vctx, size_t item) {
         CV_(xyzz_add)(&A, &A, &T);
     }
     x->part[item] = A;
-    if (slot < x->n_ws) {
-        __atomic_store_n(&x->ws_busy[slot], 0, __ATOMIC_RELEASE);
-    } else {
-        free(raw);
+    msm_pool_give(x->pool, slot, raw);
+}
+
+/* This group's window size for n points (IFMA builds on IFMA CPUs run cheaper additions: larger
+ * sub-ranges, so each window's digits are scanned once, and batches). */
+static unsigned CV_(msm_window)(size_t n) {
+#ifdef FV_IFMA
+    if (fv_have_ifma()) return msm_choose_c(n, CV_MSM_MAX_H_V, CV_MSM_BATCH_V);
+#endif
+    return msm_choose_c(n, CV_MSM_MAX_H, CV_MSM_BATCH);
+}
+
+static void CV_(msm_release)(CV_(msm_ctx) *x) {
+    free(x->part);
+    free(x->inf);
+    x->part = NULL;
+    x->inf = NULL;
+}
+
+#define MSM_INF_CHUNK 4096 /* points per item of the infinity scan (a multiple of 64) */
+
+static void CV_(msm_inf_item)(void *vctx, size_t item) {
+    CV_(msm_ctx) *x = vctx;
+    size_t i0 = item * MSM_INF_CHUNK, i1 = i0 + MSM_INF_CHUNK;
+    if (i1 > x->n) i1 = x->n;
+    for (size_t w0 = i0; w0 < i1; w0 += 64) {
+        uint64_t bits = 0;
+        for (size_t i = w0; i < w0 + 64 && i < i1; i++)
+            bits |= (uint64_t)CV_(aff_is_inf)(x->p + PN * i) << (i - w0);
+        x->inf[w0 / 64] = bits;
     }
 }
 
-/* out = sum k[i] p[i] (affine); k is reduced mod r. Returns ZKAGG_OK or ZKAGG_ERR_ALLOC. */
-static int CV_(msm)(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n) {
-    if (n == 0) {
-        memset(out, 0, PN * sizeof(uint64_t));
-        return ZKAGG_OK;
-    }
+/* Set up x for n points p with window size c over digits dig (stride as in msm_recode, offset
+ * to this MSM's first scalar); returns its work items, or 0 when out of memory. *ws_size gets
+ * the workspace it needs. */
+static size_t CV_(msm_prepare)(CV_(msm_ctx) *x, const uint64_t *p, size_t n, unsigned c,
+                               const uint16_t *dig, size_t stride, msm_pool *pool,
+                               size_t *ws_size) {
     int threads = zk_threads();
     size_t max_h = CV_MSM_MAX_H, batch_max = CV_MSM_BATCH;
     int vec = 0;
 #ifdef FV_IFMA
-    if (fv_have_ifma()) { /* cheaper additions: larger sub-ranges (fewer digit scans) and batches */
+    if (fv_have_ifma()) {
         vec = 1;
         max_h = CV_MSM_MAX_H_V;
         batch_max = CV_MSM_BATCH_V;
     }
 #endif
-    msm_plan_t pl = msm_plan(n, threads, max_h, batch_max);
-    size_t items = (size_t)pl.W * pl.S;
-    if (pl.batch < 2) pl.batch = 0; /* the reduction needs 2K <= batch with K >= 1 */
+    msm_plan_t pl = msm_plan_c(c, n, threads, max_h, batch_max);
     /* chains of the affine reduction: 2K <= B entries per round, at least 2 buckets per chain */
     size_t K = pl.batch / 2 < MSM_CHAINS ? pl.batch / 2 : MSM_CHAINS;
     if (K > pl.H / 2) K = pl.H / 2;
-    size_t n_ws = pl.parallel ? (size_t)threads : 1;
-    if (n_ws > items) n_ws = items;
     vec = vec && pl.batch > 0;
-    size_t ws_size = CV_(msm_ws_layout)(NULL, NULL, pl.H, pl.batch, K, vec);
-    uint16_t *dig = malloc((size_t)pl.W * n * sizeof(uint16_t));
-    CV_(xyzz) *part = malloc(items * sizeof(CV_(xyzz)));
-    unsigned char **ws = calloc(n_ws, sizeof(unsigned char *));
-    int *ws_busy = calloc(n_ws, sizeof(int));
-    int ok = dig && part && ws && ws_busy;
-    for (size_t i = 0; ok && i < n_ws; i++) ok = (ws[i] = malloc(ws_size + 64)) != NULL;
-    if (ok) {
-        msm_recode_ctx rc = {k, p, PN, n, pl.c, pl.W, {0, 0, 0, 0, 0}, dig};
-        msm_offset_const(rc.offs, pl.c, pl.W);
-        curve_run((n + MSM_RECODE_CHUNK - 1) / MSM_RECODE_CHUNK, msm_recode_item, &rc, pl.parallel);
-        CV_(msm_ctx) x = {p, dig, n, pl, K, part, ws, ws_busy, n_ws, ws_size, 0, vec};
-        curve_run(items, CV_(msm_item), &x, pl.parallel);
-        ok = !__atomic_load_n(&x.err, __ATOMIC_RELAXED);
+    size_t items = (size_t)pl.W * pl.S;
+    CV_(msm_ctx) init = {p, dig, stride, n, pl, K, vec, malloc(items * sizeof(CV_(xyzz))), pool,
+                         malloc((n + 63) / 64 * sizeof(uint64_t))};
+    *x = init;
+    *ws_size = CV_(msm_ws_layout)(NULL, NULL, pl.H, pl.batch, K, vec);
+    if (!x->part || !x->inf) {
+        CV_(msm_release)(x);
+        return 0;
     }
-    if (ok) {
-        CV_(xyzz) acc;
-        CV_(xyzz_set_inf)(&acc);
-        for (size_t wi = pl.W; wi-- > 0;) {
-            for (unsigned s = 0; s < pl.c; s++) CV_(xyzz_dbl)(&acc, &acc);
-            for (size_t s = 0; s < pl.S; s++) CV_(xyzz_add)(&acc, &acc, &part[wi * pl.S + s]);
-        }
-        CV_(xyzz_to_aff)(out, &acc);
+    curve_run((n + MSM_INF_CHUNK - 1) / MSM_INF_CHUNK, CV_(msm_inf_item), x, pl.parallel);
+    return items;
+}
+
+/* out = the sum of the parts (windows by Horner's rule), affine */
+static void CV_(msm_finish)(uint64_t *out, CV_(msm_ctx) *x) {
+    const msm_plan_t *pl = &x->pl;
+    CV_(xyzz) acc;
+    CV_(xyzz_set_inf)(&acc);
+    for (size_t wi = pl->W; wi-- > 0;) {
+        for (unsigned s = 0; s < pl->c; s++) CV_(xyzz_dbl)(&acc, &acc);
+        for (size_t s = 0; s < pl->S; s++) CV_(xyzz_add)(&acc, &acc, &x->part[wi * pl->S + s]);
     }
-    for (size_t i = 0; ws && i < n_ws; i++) free(ws[i]);
-    free(ws);
-    free(ws_busy);
+    CV_(xyzz_to_aff)(out, &acc);
+}
+
+
+/* out = sum k[i] p[i] (affine); k is reduced mod r. Returns ZKAGG_OK or ZKAGG_ERR_ALLOC. */
+static int CV_(msm)(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n) {
+    memset(out, 0, PN * sizeof(uint64_t));
+    if (n == 0) return ZKAGG_OK;
+    unsigned c = CV_(msm_window)(n);
+    int parallel = n >= 64;
+    uint16_t *dig = msm_recode(k, n, c, parallel);
+    if (!dig) return ZKAGG_ERR_ALLOC;
+    msm_pool pool;
+    CV_(msm_ctx) x;
+    size_t ws_size, items = CV_(msm_prepare)(&x, p, n, c, dig, n, &pool, &ws_size);
+    size_t n_ws = parallel ? (size_t)zk_threads() : 1;
+    if (n_ws > items) n_ws = items;
+    int ok = items > 0 && msm_pool_init(&pool, n_ws, ws_size);
+    if (ok) {
+        curve_run(items, CV_(msm_item), &x, parallel);
+        ok = !__atomic_load_n(&pool.err, __ATOMIC_RELAXED);
+    }
+    if (items > 0) {
+        msm_pool_free(&pool);
+        if (ok) CV_(msm_finish)(out, &x);
+        CV_(msm_release)(&x);
+    }
     free(dig);
-    free(part);
     return ok ? ZKAGG_OK : ZKAGG_ERR_ALLOC;
 }

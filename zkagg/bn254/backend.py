@@ -9,9 +9,9 @@ differential tests); the default is the native one.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,16 @@ Group = Literal["g1", "g2"]
 #: a CSR matrix: (row_ptr int64[n+1], cols uint32[nnz], coeffs uint64[nnz, 4] canonical)
 CSR = tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], Limbs]
 POINT_LIMBS: dict[Group, int] = {"g1": 8, "g2": 16}
+
+
+class MsmPart(NamedTuple):
+    """One MSM of Backend.msm_many: points of `group`, paired with scalars[vector][offset:]."""
+
+    group: Group
+    points: Limbs
+    vector: int
+    offset: int
+    cache: dict[str, Any] | None = None
 
 
 class Backend(Protocol):
@@ -57,6 +67,12 @@ class Backend(Protocol):
     def msm(self, g: Group, p: Limbs, k: Limbs, cache: dict[str, Any] | None = None) -> Limbs:
         """sum k_i p_i. `cache` belongs to the (immutable) point array: an engine may keep
         per-array precomputation there, e.g. the bases in its internal form."""
+        ...
+
+    def msm_many(self, scalars: Sequence[Limbs], parts: Sequence[MsmPart]) -> list[Limbs]:
+        """Each part's sum k[offset + i] p_i with k = scalars[vector] (the caller checked that
+        offset + len(p) <= len(k)). Parts over one scalar vector may share work, e.g. the
+        scalars' recoding."""
         ...
 
     def pairing_check(self, g1: Limbs, g2: Limbs) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InputError, LengthError, NonCanonicalError, NotInSubgroupError, NotOnCurveError
-from .backend import POINT_LIMBS, Group, get_backend
+from .backend import POINT_LIMBS, Group, MsmPart, get_backend
 from .constants import FQ_MODULUS, FR_MODULUS, G1_B, G1_GENERATOR, G2_GENERATOR
 from .field import FrArray, first_not_below
 from .limbs import Limbs, as_limb_array, bytes_to_ints, ints_to_bytes, ints_to_limbs, limbs_to_ints
@@ -293,3 +293,28 @@ class G2Array(_PointArray[G2Point]):
 def msm(points: G1Array | G2Array, scalars: FrArray) -> G1Point | G2Point:
     """Multi-scalar multiplication sum_i scalars[i] * points[i]."""
     return points.msm(scalars)
+
+
+def msm_many(queries: Sequence[tuple[G1Array | G2Array, FrArray, int]]) -> list[Any]:
+    """Several MSMs at once: for each (points, scalars, offset), sum_i scalars[offset + i] *
+    points[i] (a G1Point or G2Point). The MSMs over one FrArray object share its recoding, and
+    all of them share the threads: e.g. a Groth16 proof's A, B and L over one witness."""
+    vectors: list[FrArray] = []
+    parts = []
+    for j, q in enumerate(queries):
+        if not (isinstance(q, tuple) and len(q) == 3):
+            raise InputError(f"queries[{j}] must be (points, scalars, offset)")
+        points, scalars, offset = q
+        if not isinstance(points, (G1Array, G2Array)) or not isinstance(scalars, FrArray):
+            raise InputError(f"queries[{j}] must pair a G1Array or G2Array with an FrArray")
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise InputError(f"queries[{j}] offset must be an int >= 0")
+        if offset + len(points) > len(scalars):
+            raise LengthError(f"queries[{j}]: {len(points)} points from offset {offset} exceed "
+                              f"{len(scalars)} scalars")
+        v = next((i for i, x in enumerate(vectors) if x is scalars), len(vectors))
+        if v == len(vectors):
+            vectors.append(scalars)
+        parts.append(MsmPart(points.point_type.group, points.limbs, v, offset, points._cache))
+    results = get_backend().msm_many([v.limbs for v in vectors], parts)
+    return [q[0].point_type._from_limbs(r[0]) for q, r in zip(queries, results)]

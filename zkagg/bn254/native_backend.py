@@ -6,13 +6,14 @@ and back on the way out (a few multiplications per point, small next to any curv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import native
 from ..errors import InputError, LengthError, NativeError, NotInvertibleError
-from .backend import CSR, POINT_LIMBS, Group
+from .backend import CSR, POINT_LIMBS, Group, MsmPart
 from .constants import FR_MODULUS
 from .limbs import Limbs, ints_to_limbs, limbs_to_ints
 
@@ -142,17 +143,32 @@ class NativeBackend:
         self._fn(g, "mul")(self._ptr(out), self._ptr(self._to_mont(p)), self._ptr(k), len(p))
         return self._from_mont(out)
 
+    def _bases(self, p: Limbs, cache: dict[str, Any] | None) -> Limbs:
+        if cache is None:
+            return self._to_mont(p)
+        if "mont" not in cache:  # Montgomery form does not depend on the variant
+            cache["mont"] = self._to_mont(p)
+        return cache["mont"]  # type: ignore[no-any-return]
+
     def msm(self, g: Group, p: Limbs, k: Limbs, cache: dict[str, Any] | None = None) -> Limbs:
         out = self._new(1, POINT_LIMBS[g])
-        if cache is None:
-            bases = self._to_mont(p)
-        else:  # Montgomery form does not depend on the variant
-            if "mont" not in cache:
-                cache["mont"] = self._to_mont(p)
-            bases = cache["mont"]
-        rc = self._fn(g, "msm")(self._ptr(out), self._ptr(bases), self._ptr(k), len(p))
+        rc = self._fn(g, "msm")(self._ptr(out), self._ptr(self._bases(p, cache)), self._ptr(k), len(p))
         self._check_rc(rc, "MSM")
         return self._from_mont(out)
+
+    def msm_many(self, scalars: Sequence[Limbs], parts: Sequence[MsmPart]) -> list[Limbs]:
+        out = self._new(len(parts), 16)
+        bases = [self._bases(pt.points, pt.cache) for pt in parts]  # kept alive during the call
+        c_parts = self.ffi.new("zkagg_msm_part[]", len(parts))
+        for c, pt, b in zip(c_parts, parts, bases):
+            c.points, c.count, c.group = self._ptr(b), len(pt.points), 1 if pt.group == "g1" else 2
+            c.vector, c.offset = pt.vector, pt.offset
+        k_ptrs = [self._ptr(k) for k in scalars]
+        rc = self.lib.zkagg_msm_many(self._ptr(out), c_parts, len(parts), self.ffi.new("uint64_t *[]", k_ptrs),
+                                     self.ffi.new("size_t[]", [len(k) for k in scalars]), len(scalars))
+        self._check_rc(rc, "MSM")
+        self._from_mont(out)
+        return [out[j : j + 1, : POINT_LIMBS[pt.group]].copy() for j, pt in enumerate(parts)]
 
     # ---- pairing ----
     def pairing_check(self, g1: Limbs, g2: Limbs) -> bool:

@@ -6,12 +6,13 @@ core is tested against, and what ZKAGG_BACKEND=reference runs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from py_ecc import optimized_bn128 as ecc
 
 from ..errors import InputError, LengthError, NotInvertibleError
-from .backend import CSR, POINT_LIMBS, Group
+from .backend import CSR, POINT_LIMBS, Group, MsmPart
 from .constants import FQ_MODULUS, FR_GENERATOR, FR_MODULUS, FR_TWO_ADICITY
 from .limbs import Limbs, ints_to_limbs, limbs_to_ints
 
@@ -176,6 +177,10 @@ class ReferenceBackend:
         for x, s in zip(_points(g, p), limbs_to_ints(k)):
             acc = ecc.add(acc, ecc.multiply(x, s))
         return _rows(g, [acc])
+
+    def msm_many(self, scalars: Sequence[Limbs], parts: Sequence[MsmPart]) -> list[Limbs]:
+        return [self.msm(pt.group, pt.points, scalars[pt.vector][pt.offset : pt.offset + len(pt.points)])
+                for pt in parts]
 
     def pairing_check(self, g1: Limbs, g2: Limbs) -> bool:
         """py-ecc's optimal ate pairing: one Miller loop per pair, one final exponentiation."""
