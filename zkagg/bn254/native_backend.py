@@ -56,27 +56,27 @@ class NativeBackend:
         return getattr(self.lib, f"zkagg_{g}_{op}")
 
     # ---- F_r ----
-    def _binary(self, fn: Any, a: Limbs, b: Limbs) -> Limbs:
-        out = self._new(len(a))
+    def _binary(self, fn: Any, a: Limbs, b: Limbs, out: Limbs | None = None) -> Limbs:
+        out = self._new(len(a)) if out is None else out
         fn(self._ptr(out), self._ptr(a), self._ptr(b), len(a))
         return out
 
     def fr_add(self, a: Limbs, b: Limbs) -> Limbs:
         return self._binary(self.lib.zkagg_fr_add, a, b)
 
-    def fr_sub(self, a: Limbs, b: Limbs) -> Limbs:
-        return self._binary(self.lib.zkagg_fr_sub, a, b)
+    def fr_sub(self, a: Limbs, b: Limbs, out: Limbs | None = None) -> Limbs:
+        return self._binary(self.lib.zkagg_fr_sub, a, b, out)
 
-    def fr_mul(self, a: Limbs, b: Limbs) -> Limbs:
-        return self._binary(self.lib.zkagg_fr_mul, a, b)
+    def fr_mul(self, a: Limbs, b: Limbs, out: Limbs | None = None) -> Limbs:
+        return self._binary(self.lib.zkagg_fr_mul, a, b, out)
 
     def fr_neg(self, a: Limbs) -> Limbs:
         out = self._new(len(a))
         self.lib.zkagg_fr_neg(self._ptr(out), self._ptr(a), len(a))
         return out
 
-    def fr_scale(self, a: Limbs, s: int) -> Limbs:
-        out = self._new(len(a))
+    def fr_scale(self, a: Limbs, s: int, out: Limbs | None = None) -> Limbs:
+        out = self._new(len(a)) if out is None else out
         self.lib.zkagg_fr_scale(self._ptr(out), self._ptr(a), self._ptr(self._scalar(s)), len(a))
         return out
 
@@ -90,8 +90,11 @@ class NativeBackend:
         self._check_rc(self.lib.zkagg_fr_batch_inverse(self._ptr(out), self._ptr(a), len(a)), "inverse")
         return out
 
-    def fr_ntt(self, a: Limbs, inverse: bool, coset: bool) -> Limbs:
-        out = a.copy()
+    def fr_ntt(self, a: Limbs, inverse: bool, coset: bool, out: Limbs | None = None) -> Limbs:
+        if out is None:
+            out = a.copy()
+        elif out is not a:
+            out[...] = a
         fn = self.lib.zkagg_fr_coset_ntt if coset else self.lib.zkagg_fr_ntt
         log_n = len(a).bit_length() - 1
         self._check_rc(fn(self._ptr(out), log_n, int(inverse)), "NTT")

@@ -23,6 +23,13 @@ def _fr(values: list[int]) -> Limbs:
     return ints_to_limbs(values, R, "result")
 
 
+def _into(out: Limbs | None, result: Limbs) -> Limbs:
+    if out is None:
+        return result
+    out[...] = result
+    return out
+
+
 def ntt_reference(values: list[int], inverse: bool = False, coset: bool = False) -> list[int]:
     """Evaluate the polynomial with coefficients `values` on the 2^k-th roots of unity (times
     the coset shift 5 when `coset`), or interpolate back when `inverse`. Iterative radix-2."""
@@ -106,17 +113,17 @@ class ReferenceBackend:
     def fr_add(self, a: Limbs, b: Limbs) -> Limbs:
         return _fr([(x + y) % R for x, y in zip(limbs_to_ints(a), limbs_to_ints(b))])
 
-    def fr_sub(self, a: Limbs, b: Limbs) -> Limbs:
-        return _fr([(x - y) % R for x, y in zip(limbs_to_ints(a), limbs_to_ints(b))])
+    def fr_sub(self, a: Limbs, b: Limbs, out: Limbs | None = None) -> Limbs:
+        return _into(out, _fr([(x - y) % R for x, y in zip(limbs_to_ints(a), limbs_to_ints(b))]))
 
     def fr_neg(self, a: Limbs) -> Limbs:
         return _fr([-x % R for x in limbs_to_ints(a)])
 
-    def fr_mul(self, a: Limbs, b: Limbs) -> Limbs:
-        return _fr([x * y % R for x, y in zip(limbs_to_ints(a), limbs_to_ints(b))])
+    def fr_mul(self, a: Limbs, b: Limbs, out: Limbs | None = None) -> Limbs:
+        return _into(out, _fr([x * y % R for x, y in zip(limbs_to_ints(a), limbs_to_ints(b))]))
 
-    def fr_scale(self, a: Limbs, s: int) -> Limbs:
-        return _fr([x * s % R for x in limbs_to_ints(a)])
+    def fr_scale(self, a: Limbs, s: int, out: Limbs | None = None) -> Limbs:
+        return _into(out, _fr([x * s % R for x in limbs_to_ints(a)]))
 
     def fr_dot(self, a: Limbs, b: Limbs) -> int:
         return sum(x * y for x, y in zip(limbs_to_ints(a), limbs_to_ints(b))) % R
@@ -127,8 +134,8 @@ class ReferenceBackend:
             raise NotInvertibleError(f"element {vals.index(0)} is zero and has no inverse")
         return _fr([pow(x, -1, R) for x in vals])
 
-    def fr_ntt(self, a: Limbs, inverse: bool, coset: bool) -> Limbs:
-        return _fr(ntt_reference(limbs_to_ints(a), inverse, coset))
+    def fr_ntt(self, a: Limbs, inverse: bool, coset: bool, out: Limbs | None = None) -> Limbs:
+        return _into(out, _fr(ntt_reference(limbs_to_ints(a), inverse, coset)))
 
     def fr_csr_mul(self, m: CSR, x: Limbs) -> Limbs:
         row_ptr, cols, coeffs = m
