@@ -9,7 +9,8 @@ import pytest
 
 from zkagg import native
 from zkagg.bench.native import random_points
-from zkagg.bn254 import FrArray, G1Array, G1Point, G2Array, G2Point, ntt, use_backend
+from zkagg.bn254 import FR_MODULUS, FrArray, G1Array, G1Point, G2Array, G2Point, ntt, use_backend
+from zkagg.circuit.r1cs import SparseMatrix
 
 from .conftest import BACKENDS
 
@@ -72,6 +73,19 @@ def test_large_native_msm_equals_sum_of_products(cls: type, log_n: int, threads:
         finally:
             lib.zkagg_set_threads(0)
     assert len(set(results)) == 1
+
+
+def test_sparse_products_agree_across_engines() -> None:
+    """R1CS products: rows of 0 to 300 terms (the native core sums a row's products unreduced
+    and reduces once), coefficients and values at r - 1, repeated columns."""
+    rng = random.Random(11)
+    r = FR_MODULUS
+    rows = [{rng.randrange(400): rng.choice([r - 1, 1, rng.randrange(r)]) for _ in range(rng.randrange(0, 300))}
+            for _ in range(200)]
+    rows.append({j: r - 1 for j in range(400)})
+    m = SparseMatrix.from_rows(rows)
+    x = FrArray.from_ints([r - 1 if rng.random() < 0.3 else rng.randrange(r) for _ in range(400)])
+    assert all_equal(run_all(lambda: m.mul(x)))
 
 
 @pytest.mark.parametrize("log_n", [12, 16])
