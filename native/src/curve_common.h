@@ -169,32 +169,34 @@ typedef struct {
     uint16_t *dig;       /* W * n */
 } msm_recode_ctx;
 
-#define MSM_RECODE_CHUNK 4096
+#define MSM_RECODE_CHUNK 1024 /* scalars per item: their offset forms (48 KiB) stay in L1/L2 */
 
 /* Zero scalars get the zero digit everywhere, so the MSM skips them (points at infinity are
- * skipped as they are met). A window (c <= 16 bits) lies within the 32-bit word at its first
- * byte, so each digit is one unaligned load, a shift and a mask. */
+ * skipped through a bitmap). The chunk's offset scalars are made first, then each window's
+ * digits are written as one contiguous run. A window (c <= 16 bits) lies within the 32-bit
+ * word at its first byte, so a digit is one unaligned load, a shift and a mask. */
 static void msm_recode_item(void *vctx, size_t item) {
     msm_recode_ctx *x = vctx;
-    size_t i0 = item * MSM_RECODE_CHUNK, i1 = i0 + MSM_RECODE_CHUNK, n = x->n;
-    if (i1 > n) i1 = n;
+    size_t i0 = item * MSM_RECODE_CHUNK, m = x->n - i0 < MSM_RECODE_CHUNK ? x->n - i0 : MSM_RECODE_CHUNK;
     unsigned c = x->c, W = x->W;
     uint32_t mask = (1u << c) - 1;
-    uint16_t half = (uint16_t)(1u << (c - 1));
-    for (size_t i = i0; i < i1; i++) {
-        const uint64_t *k = x->k + 4 * i;
-        uint16_t *d = x->dig + i;
+    uint64_t K[MSM_RECODE_CHUNK][6]; /* a word of padding for the last loads */
+    for (size_t t = 0; t < m; t++) {
+        const uint64_t *k = x->k + 4 * (i0 + t);
         if (fe_is_zero(k)) {
-            for (unsigned j = 0; j < W; j++) d[(size_t)j * n] = half;
-            continue;
+            memcpy(K[t], x->offs, 5 * sizeof(uint64_t)); /* all digits zero */
+        } else {
+            msm_offset_scalar(K[t], k, x->offs);
         }
-        uint64_t K[6] = {0, 0, 0, 0, 0, 0}; /* a word of padding for the last loads */
-        msm_offset_scalar(K, k, x->offs);
-        const unsigned char *kb = (const unsigned char *)K;
-        for (unsigned j = 0, bit = 0; j < W; j++, bit += c) {
+        K[t][5] = 0;
+    }
+    for (unsigned j = 0, bit = 0; j < W; j++, bit += c) {
+        uint16_t *d = x->dig + (size_t)j * x->n + i0;
+        unsigned byte = bit >> 3, sh = bit & 7;
+        for (size_t t = 0; t < m; t++) {
             uint32_t v;
-            memcpy(&v, kb + (bit >> 3), 4);
-            d[(size_t)j * n] = (uint16_t)((v >> (bit & 7)) & mask);
+            memcpy(&v, (const unsigned char *)K[t] + byte, 4);
+            d[t] = (uint16_t)((v >> sh) & mask);
         }
     }
 }

@@ -37,3 +37,5 @@
 #undef VF_FROM_LANES
 #undef VF_SET_Q
 #undef VF_X3
+#undef VF_MUL_RAW
+#undef VF_SQR_RAW

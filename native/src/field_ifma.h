@@ -135,8 +135,9 @@ FV_INL void fv_bcast(fv *r, const uint64_t *e) { /* one 4x64 value in every lane
     for (int j = 0; j < 5; j++) r->l[j] = fv_c(l[j]);
 }
 
-/* r = a * b / 2^260 mod q (see the bounds above), normalized */
-FV_INL void fv_mont(fv *r, const fv *a, const fv *b) {
+/* r = a * b / 2^260 mod q (see the bounds above), limbs not normalized (a sum or difference
+ * normalizes them) */
+FV_INL void fv_mont_raw(fv *r, const fv *a, const fv *b) {
     const __m512i zero = _mm512_setzero_si512(), pinv = fv_c(FV_QINV52);
     __m512i t[6];
     for (int j = 0; j < 6; j++) t[j] = zero;
@@ -155,6 +156,11 @@ FV_INL void fv_mont(fv *r, const fv *a, const fv *b) {
         t[5] = zero;
     }
     for (int j = 0; j < 5; j++) r->l[j] = t[j];
+}
+
+/* r = a * b / 2^260 mod q, normalized */
+FV_INL void fv_mont(fv *r, const fv *a, const fv *b) {
+    fv_mont_raw(r, a, b);
     fv_norm(r);
 }
 
@@ -169,8 +175,25 @@ FV_INL void fv_prod(__m512i *t, const fv *a, const fv *b) {
         }
 }
 
-/* r = T / 2^260 mod q for a ten-limb T >= 0 (limbs may be unnormalized or negative), normalized */
-FV_INL void fv_redc(fv *r, __m512i *t) {
+/* t (ten limbs) = a^2, unreduced: the products a_i a_j (i < j) once, doubled, plus the squares */
+FV_INL void fv_prod_sqr(__m512i *t, const fv *a) {
+    const __m512i zero = _mm512_setzero_si512();
+    for (int j = 0; j < 10; j++) t[j] = zero;
+    for (int i = 0; i < 5; i++)
+        for (int j = i + 1; j < 5; j++) {
+            t[i + j] = _mm512_madd52lo_epu64(t[i + j], a->l[i], a->l[j]);
+            t[i + j + 1] = _mm512_madd52hi_epu64(t[i + j + 1], a->l[i], a->l[j]);
+        }
+    for (int j = 0; j < 10; j++) t[j] = _mm512_add_epi64(t[j], t[j]);
+    for (int i = 0; i < 5; i++) {
+        t[2 * i] = _mm512_madd52lo_epu64(t[2 * i], a->l[i], a->l[i]);
+        t[2 * i + 1] = _mm512_madd52hi_epu64(t[2 * i + 1], a->l[i], a->l[i]);
+    }
+}
+
+/* r = T / 2^260 mod q for a ten-limb T >= 0 (limbs may be unnormalized or negative), limbs
+ * not normalized */
+FV_INL void fv_redc_raw(fv *r, __m512i *t) {
     const __m512i zero = _mm512_setzero_si512(), pinv = fv_c(FV_QINV52);
     for (int i = 0; i < 5; i++) {
         __m512i m = _mm512_madd52lo_epu64(zero, t[i], pinv);
@@ -181,7 +204,19 @@ FV_INL void fv_redc(fv *r, __m512i *t) {
         t[i + 1] = _mm512_add_epi64(t[i + 1], _mm512_srai_epi64(t[i], 52));
     }
     for (int j = 0; j < 5; j++) r->l[j] = t[5 + j];
+}
+
+/* the same, normalized */
+FV_INL void fv_redc(fv *r, __m512i *t) {
+    fv_redc_raw(r, t);
     fv_norm(r);
+}
+
+/* r = a^2 / 2^260 mod q, limbs not normalized */
+FV_INL void fv_sqr_raw(fv *r, const fv *a) {
+    __m512i t[10];
+    fv_prod_sqr(t, a);
+    fv_redc_raw(r, t);
 }
 
 /* ---- F_q2 = F_q[u]/(u^2 + 1) ---- */
@@ -204,6 +239,40 @@ FV_INL void fv2_mul(fv2 *r, const fv2 *a, const fv2 *b) {
     }
     fv_redc(&r->c0, t0);
     fv_redc(&r->c1, s);
+}
+
+/* fv2_mul with the limbs of r not normalized */
+FV_INL void fv2_mul_raw(fv2 *r, const fv2 *a, const fv2 *b) {
+    __m512i t0[10], t1[10], s[10];
+    fv sa, sb;
+    fv_prod(t0, &a->c0, &b->c0);
+    fv_prod(t1, &a->c1, &b->c1);
+    fv_add(&sa, &a->c0, &a->c1);
+    fv_add(&sb, &b->c0, &b->c1);
+    fv_prod(s, &sa, &sb);
+    for (int j = 0; j < 10; j++) {
+        __m512i both = _mm512_add_epi64(t0[j], t1[j]);
+        t0[j] = _mm512_add_epi64(_mm512_sub_epi64(t0[j], t1[j]), fv_c(FV_64QQ[j]));
+        s[j] = _mm512_sub_epi64(s[j], both);
+    }
+    fv_redc_raw(&r->c0, t0);
+    fv_redc_raw(&r->c1, s);
+}
+
+/* r = a^2 / 2^260, limbs not normalized: (a0 + a1)(a0 - a1 + 3q) and 2 a0 a1 (coefficients
+ * a < 2q: the output is < 1.3 q) */
+FV_INL void fv2_sqr_raw(fv2 *r, const fv2 *a) {
+    static const uint64_t q3[5] = {0x1a4448976f7d5ULL, 0xb439555fa7b46ULL, 0x4840918c6843fULL,
+                                   0xe07d28f0d1238ULL, 0x912ceb58a394ULL};
+    __m512i t[10];
+    fv s, d;
+    fv_add(&s, &a->c0, &a->c1);
+    fv_sub(&d, &a->c0, &a->c1, q3);
+    fv_prod(t, &s, &d);
+    fv_redc_raw(&r->c0, t);
+    fv_prod(t, &a->c0, &a->c1);
+    for (int j = 0; j < 10; j++) t[j] = _mm512_add_epi64(t[j], t[j]);
+    fv_redc_raw(&r->c1, t);
 }
 
 FV_INL void fv2_sub(fv2 *r, const fv2 *a, const fv2 *b, const uint64_t *k) {

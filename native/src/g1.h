@@ -39,6 +39,8 @@ static const uint64_t G1_B[4] = {0x7a17caa950ad28d7ULL, 0x1f6ac17ae15521b9ULL,
 #define VF_GATHER fv_gather_g1
 #define VF_SCATTER fv_scatter_g1
 #define VF_MUL fv_mont
+#define VF_MUL_RAW fv_mont_raw
+#define VF_SQR_RAW fv_sqr_raw
 #define VF_SUB fv_sub
 #define VF_ADD fv_add
 #define VF_SHL fv_shl

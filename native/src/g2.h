@@ -41,6 +41,8 @@ static const uint64_t G2_B[8] = {0x3bf938e377b802a8ULL, 0x020b1b273633535dULL,
 #define VF_GATHER fv_gather_g2
 #define VF_SCATTER fv_scatter_g2
 #define VF_MUL fv2_mul
+#define VF_MUL_RAW fv2_mul_raw
+#define VF_SQR_RAW fv2_sqr_raw
 #define VF_SUB fv2_sub
 #define VF_ADD fv2_add
 #define VF_SHL fv2_shl

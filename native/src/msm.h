@@ -189,7 +189,7 @@ static FV_TGT void CV_(vbatch)(uint64_t *const *dst, const uint64_t *const *src,
         VF_MUL(&ie, &inv, &sc[3 * g]); /* 2^262 / den */
         VF_MUL(&inv, &inv, den);
         VF_MUL(&lam, num, &ie); /* slope * 2^258 */
-        VF_MUL(&x3, &lam, &lam); /* slope^2 (Montgomery) */
+        VF_SQR_RAW(&x3, &lam); /* slope^2 (Montgomery) */
         if (dbl) { /* x2 = x1: take den + 2 x1 - q as 2 x1 */
             VF_T s, q;
             VF_SET_Q(&q);
@@ -202,7 +202,7 @@ static FV_TGT void CV_(vbatch)(uint64_t *const *dst, const uint64_t *const *src,
         VF_CSUB(&x3, FV_Q);
         VF_SUB(&t1, &bx, &x3, FV_Q);
         VF_SHL(&lam, &lam, 2);
-        VF_MUL(&y3, &lam, &t1);
+        VF_MUL_RAW(&y3, &lam, &t1);
         VF_SUB(&y3, &y3, &by, FV_Q);
         VF_CSUB(&y3, FV_2Q);
         VF_CSUB(&y3, FV_Q);
