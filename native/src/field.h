@@ -112,13 +112,69 @@ static inline void mont_mul_c(fe o, const fe a, const fe b, const uint64_t *p, u
     for (int i = 0; i < 4; i++) o[i] = (t[i] & keep) | (r[i] & ~keep);
 }
 
+/* t[0..7] = a * b (512 bits, no reduction) */
+static inline void wide_mul_c(uint64_t *t, const fe a, const fe b) {
+    u128 c = 0;
+    for (int j = 0; j < 4; j++) {
+        c = (u128)a[j] * b[0] + (uint64_t)(c >> 64);
+        t[j] = (uint64_t)c;
+    }
+    t[4] = (uint64_t)(c >> 64);
+    for (int i = 1; i < 4; i++) {
+        uint64_t k = 0;
+        for (int j = 0; j < 4; j++) {
+            c = (u128)a[j] * b[i] + t[i + j] + k;
+            t[i + j] = (uint64_t)c;
+            k = (uint64_t)(c >> 64);
+        }
+        t[i + 4] = k;
+    }
+}
+
+/* o = T / 2^256 mod p, canonical, for a 512-bit T < 3p 2^256 (p < 2^254) */
+static inline void wide_redc_c(fe o, const uint64_t *t, const uint64_t *p, uint64_t inv) {
+    uint64_t w[9];
+    memcpy(w, t, 64);
+    w[8] = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t m = w[i] * inv, k = 0;
+        for (int j = 0; j < 4; j++) {
+            u128 s = (u128)m * p[j] + w[i + j] + k;
+            w[i + j] = (uint64_t)s;
+            k = (uint64_t)(s >> 64);
+        }
+        for (int j = i + 4; k && j < 9; j++) {
+            u128 s = (u128)w[j] + k;
+            w[j] = (uint64_t)s;
+            k = (uint64_t)(s >> 64);
+        }
+    }
+    for (int r = 0; r < 2; r++) { /* the result is below 3p */
+        uint64_t d[4], br = 0;
+        for (int j = 0; j < 4; j++) {
+            u128 s = (u128)w[4 + j] - p[j] - br;
+            d[j] = (uint64_t)s;
+            br = (uint64_t)(s >> 64) & 1;
+        }
+        if (w[8] >= br) { /* no borrow out of the fifth limb: it fit */
+            w[8] -= br;
+            memcpy(w + 4, d, 32);
+        }
+    }
+    memcpy(o, w + 4, 32);
+}
+
 #if defined(ZKAGG_ASM) && ZKAGG_ASM
-#include "field_asm.h" /* defines mont_mul_asm, mont_sqr_asm with the contract of mont_mul_c */
+#include "field_asm.h" /* mont_mul_asm, mont_sqr_asm (the contract of mont_mul_c), wide_*_asm */
 #define mont_mul mont_mul_asm
 #define mont_sqr mont_sqr_asm
+#define wide_mul wide_mul_asm
+#define wide_redc wide_redc_asm
 #else
 #define mont_mul mont_mul_c
 #define mont_sqr(o, a, p, inv) mont_mul_c(o, a, a, p, inv)
+#define wide_mul wide_mul_c
+#define wide_redc wide_redc_c
 #endif
 
 /* ---- named per-field operations ---- */
@@ -181,19 +237,56 @@ static inline void fq2_one(fe2 o) {
     fq_one(o);
     fe_zero(o + 4);
 }
-/* Karatsuba: (a0 + a1 u)(b0 + b1 u) = a0b0 - a1b1 + ((a0+a1)(b0+b1) - a0b0 - a1b1) u */
-static inline void fq2_mul(fe2 o, const fe2 a, const fe2 b) {
-    fe t0, t1, sa, sb;
-    fq_mul(t0, a, b);
-    fq_mul(t1, a + 4, b + 4);
-    fq_add(sa, a, a + 4);
-    fq_add(sb, b, b + 4);
-    fq_mul(sa, sa, sb);
-    fq_sub(o, t0, t1);
-    fq_sub(sa, sa, t0);
-    fq_sub(o + 4, sa, t1);
+/* a + b as 256-bit integers (no reduction: below 2q < 2^255) */
+static inline void fq_add_wide(fe o, const fe a, const fe b) {
+    u128 c = 0;
+    for (int i = 0; i < 4; i++) {
+        c += (u128)a[i] + b[i];
+        o[i] = (uint64_t)c;
+        c >>= 64;
+    }
 }
-/* (a0 + a1 u)^2 = (a0+a1)(a0-a1) + 2 a0 a1 u */
+
+/* Karatsuba with lazy reduction: (a0 + a1 u)(b0 + b1 u) = a0b0 - a1b1 + (a0b1 + a1b0) u, with
+ * a0b1 + a1b0 = (a0+a1)(b0+b1) - a0b0 - a1b1, on unreduced 512-bit products (q < 2^254 leaves
+ * room for the unreduced sums) and two Montgomery reductions instead of three. a0b0 - a1b1 gets
+ * q 2^256 added when negative, so both reductions take values below 2q 2^256. */
+static inline void fq2_mul(fe2 o, const fe2 a, const fe2 b) {
+    uint64_t t0[8], t1[8], s[8];
+    fe sa, sb;
+    wide_mul(t0, a, b);
+    wide_mul(t1, a + 4, b + 4);
+    fq_add_wide(sa, a, a + 4);
+    fq_add_wide(sb, b, b + 4);
+    wide_mul(s, sa, sb);
+    unsigned char bs = 0, bd = 0;
+    for (int i = 0; i < 8; i++) { /* s -= t0 + t1, t0 -= t1 */
+        unsigned long long x, y;
+        unsigned char b1 = __builtin_sub_overflow(s[i], t0[i], &x);
+        unsigned char b2 = __builtin_sub_overflow(x, t1[i], &x);
+        unsigned char b3 = __builtin_sub_overflow(x, (unsigned long long)bs, &x);
+        s[i] = x;
+        bs = (unsigned char)(b1 + b2 + b3);
+        unsigned char d1 = __builtin_sub_overflow(t0[i], t1[i], &y);
+        unsigned char d2 = __builtin_sub_overflow(y, (unsigned long long)bd, &y);
+        t0[i] = y;
+        bd = d1 | d2;
+    }
+    if (bd) { /* a0b0 < a1b1: add q 2^256 */
+        unsigned char c = 0;
+        for (int i = 0; i < 4; i++) {
+            unsigned long long x;
+            unsigned char c1 = __builtin_add_overflow(t0[4 + i], FQ_P[i], &x);
+            unsigned char c2 = __builtin_add_overflow(x, (unsigned long long)c, &x);
+            t0[4 + i] = x;
+            c = c1 | c2;
+        }
+    }
+    wide_redc(o, t0, FQ_P, FQ_INV);
+    wide_redc(o + 4, s, FQ_P, FQ_INV);
+}
+/* (a0 + a1 u)^2 = (a0+a1)(a0-a1) + 2 a0 a1 u (two products already: a lazy reduction does
+ * not pay here) */
 static inline void fq2_sqr(fe2 o, const fe2 a) {
     fe s, d, m;
     fq_add(s, a, a + 4);
@@ -202,6 +295,7 @@ static inline void fq2_sqr(fe2 o, const fe2 a) {
     fq_mul(o, s, d);
     fq_dbl(o + 4, m);
 }
+
 /* multiply by an F_q element */
 static inline void fq2_mul_fq(fe2 o, const fe2 a, const fe b) {
     fq_mul(o, a, b);
