@@ -33,7 +33,7 @@ static const uint64_t G2_B[8] = {0x3bf938e377b802a8ULL, 0x020b1b273633535dULL,
 #define CV_B G2_B
 #define CV_MSM_MAX_H 4096 /* 512 KiB of affine buckets per work item */
 #define CV_MSM_BATCH 512 /* additions per shared inversion */
-#define CV_MSM_MAX_H_V 16384 /* on eight lanes (field_ifma.h): one sub-range per window up to c = 15 */
+#define CV_MSM_MAX_H_V 32768 /* on eight lanes (field_ifma.h): one sub-range per window up to c = 16 */
 #define CV_MSM_BATCH_V 2048
 #include "field_ifma.h"
 #ifdef FV_IFMA /* eight-lane F_q2 for the MSM's bucket additions */
