@@ -39,3 +39,4 @@
 #undef VF_X3
 #undef VF_MUL_RAW
 #undef VF_SQR_RAW
+#undef VF_INV

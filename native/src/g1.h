@@ -48,6 +48,7 @@ static const uint64_t G1_B[4] = {0x7a17caa950ad28d7ULL, 0x1f6ac17ae15521b9ULL,
 #define VF_EQ fv_eq
 #define VF_BLEND fv_blend
 #define VF_SET_ONE(r) fv_bcast((r), FQ_ONE)
+#define VF_INV fq_inv_vartime /* the batch inversion (public values) */
 #define VF_SET_ZERO fv_zero
 #define VF_SET_Q fv_set_q
 #define VF_X3 fv_x3

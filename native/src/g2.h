@@ -50,6 +50,7 @@ static const uint64_t G2_B[8] = {0x3bf938e377b802a8ULL, 0x020b1b273633535dULL,
 #define VF_EQ fv2_eq
 #define VF_BLEND fv2_blend
 #define VF_SET_ONE fv2_bcast_one
+#define VF_INV fq2_inv_vartime /* the batch inversion (public values) */
 #define VF_SET_ZERO fv2_zero
 #define VF_SET_Q fv2_set_q
 #define VF_X3 fv2_x3

@@ -163,7 +163,7 @@ static FV_TGT void CV_(vbatch)(uint64_t *const *dst, const uint64_t *const *src,
     VF_LANES(lanes, &acc);
     F_COPY(pfx[0], lanes[0]);
     for (int l = 1; l < 8; l++) F_MUL(pfx[l], pfx[l - 1], lanes[l]);
-    F_INV(t, pfx[7]);
+    VF_INV(t, pfx[7]);
     F_ZERO(c262);
     fe_copy(c262, FV_C262);
     F_MUL(t, t, c262);
