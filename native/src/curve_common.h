@@ -75,6 +75,7 @@ enum { CURVE_K_ADD, CURVE_K_DBL, CURVE_K_A, CURVE_K_B, CURVE_K_INF };
 #define MSM_MAX_C 16
 
 #define MSM_PREFETCH 8   /* batch entries ahead */
+#define MSM_VPF 2        /* groups of eight ahead, in the lane batches */
 #define MSM_SCAN 256     /* digits selected per chunk */
 #define MSM_CHAINS 256   /* running-sum chains of the batch-affine bucket reduction */
 #define MSM_MIN_ROUND 32 /* smallest batch worth its own inversion when draining the queue */

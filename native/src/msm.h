@@ -3,10 +3,14 @@
  * follow the scalar digits): never use it with secret scalars.
  *
  * Extra parameters from the includer: CV_MSM_MAX_H (most buckets per work item, sized so one
- * item's affine buckets stay in L2) and CV_MSM_BATCH (largest batch-affine batch).
+ * item's affine buckets stay in L2) and CV_MSM_BATCH (largest batch-affine batch), and their
+ * CV_MSM_MAX_H_V / CV_MSM_BATCH_V counterparts for the eight-lane batches; with FV_IFMA
+ * (field_ifma.h) the VF_* lane operations.
  *
  * Outline
- *  1. Recode every scalar into W signed c-bit digits (curve_common.h), window-major.
+ *  1. Recode every scalar into W signed c-bit digits (curve_common.h), window-major; the digits
+ *     depend on the scalars only, so MSMs over one scalar vector can share them (msm.c). Points
+ *     at infinity are marked in a bitmap and skipped.
  *  2. Work items = (window, bucket sub-range): each scans its window's digits and accumulates the
  *     points into its 2^(c-1)/S buckets (|digit| selects the bucket, the sign negates y).
  *     Buckets are affine; additions are collected into a batch that shares one inversion
@@ -14,7 +18,8 @@
  *     a bucket that already has a pending addition waits in a queue for the next batch; when
  *     the queue is full (inputs concentrated on few buckets, e.g. many equal scalars) it goes
  *     to an XYZZ side bucket instead, so no input can serialize the batches.
- *     Small MSMs (batch = 0) use the XYZZ buckets only.
+ *     Small MSMs (batch = 0) use the XYZZ buckets only. On CPUs with AVX-512 IFMA (asm build)
+ *     a batch runs eight additions at a time (vbatch), about 4x faster than one at a time.
  *  3. Each item reduces its buckets to sum_b (b+1) B_b with running sums (batch-affine chains for
  *     the affine buckets), corrected by lo * sum B_b for sub-ranges that start at bucket lo.
  *  4. Window sums are combined by Horner's rule with c doublings per window. */
@@ -79,7 +84,6 @@ static inline void CV_(msm_prefetch)(const uint64_t *pt) {
  * 2^260 is slope * t in Montgomery form. The backward pass reads den and num (y2 - y1) from
  * the forward pass and gathers only the dst again: x3 = lam^2 - x1 - x2 with
  * x2 = den + x1 - q. */
-#define MSM_VPF 2 /* groups ahead to prefetch */
 static const uint64_t CV_(v_dummy)[PN] __attribute__((aligned(64))) = {0};
 
 /* pointers of group g (dummies past m); returns the lane count */
@@ -225,7 +229,6 @@ static inline void CV_(msm_signed_y)(uint64_t *y2, const uint64_t *y, unsigned n
     }
 }
 
-
 /* Entry j of a flushed batch, given the running inverse of its lane: bucket += point. For a
  * negated point the slope's sign is folded into the formulas (lam' = -lam = (y2 + y1)/(x2 - x1),
  * y3 = lam' (x3 - x1) - y1), so negation costs nothing. */
@@ -370,7 +373,8 @@ static void CV_(msm_flush_s)(CV_(msm_ws) *w, const uint64_t *pts) {
     w->m = 0;
 }
 
-/* the batch on eight lanes: the same additions as msm_flush_s */
+/* Apply the pending batch: on eight lanes (vbatch) when the workspace is set up for them, else
+ * with msm_flush_s. */
 static void CV_(msm_flush)(CV_(msm_ws) *w, const uint64_t *pts) {
 #ifdef FV_IFMA
     if (w->vec) {
@@ -538,7 +542,6 @@ static void CV_(aff_acc_batch)(uint64_t *const *dst, const uint64_t *const *src,
         F_COPY(d, x3);
     }
 }
-
 
 /* aff_acc_batch over w->dst, w->src; on eight lanes, the entries with a side at infinity
  * (copies or nothing) are settled first and the others go to vbatch in their order. */
@@ -820,7 +823,6 @@ static void CV_(msm_finish)(uint64_t *out, CV_(msm_ctx) *x) {
     }
     CV_(xyzz_to_aff)(out, &acc);
 }
-
 
 /* out = sum k[i] p[i] (affine); k is reduced mod r. Returns ZKAGG_OK or ZKAGG_ERR_ALLOC. */
 static int CV_(msm)(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n) {
