@@ -33,6 +33,8 @@ static const uint64_t FV_Q[5] = {0x8c16d87cfd47ULL, 0x916871ca8d3c2ULL, 0x181585
                                  0xa029b85045b68ULL, 0x30644e72e131ULL};
 static const uint64_t FV_2Q[5] = {0x1182db0f9fa8eULL, 0x22d0e3951a784ULL, 0x302b0bb2f02d5ULL,
                                   0x405370a08b6d0ULL, 0x60c89ce5c263ULL};
+static const uint64_t FV_3Q[5] = {0x1a4448976f7d5ULL, 0xb439555fa7b46ULL, 0x4840918c6843fULL,
+                                  0xe07d28f0d1238ULL, 0x912ceb58a394ULL};
 /* 64 q^2 in ten 52-bit limbs: keeps a0 b0 - a1 b1 positive in fv2_mul */
 static const uint64_t FV_64QQ[10] = {
     0x62889d75a6c40ULL, 0x427ab0404ed51ULL, 0x5b2b7298081cbULL, 0xb2129406271b6ULL,
@@ -106,8 +108,6 @@ FV_INL void fv_csub(fv *a, const uint64_t *k) {
     for (int j = 0; j < 5; j++) a->l[j] = _mm512_mask_blend_epi64(ge, a->l[j], u[j]);
 }
 
-static const uint64_t FV_3Q[5] = {0x1a4448976f7d5ULL, 0xb439555fa7b46ULL, 0x4840918c6843fULL,
-                                  0xe07d28f0d1238ULL, 0x912ceb58a394ULL};
 
 /* x3 = l + 3q - s - 2 x (the x of a sum, msm.h), normalized */
 FV_INL void fv_x3(fv *r, const fv *l, const fv *s, const fv *x) {
@@ -262,12 +262,10 @@ FV_INL void fv2_mul_raw(fv2 *r, const fv2 *a, const fv2 *b) {
 /* r = a^2 / 2^260, limbs not normalized: (a0 + a1)(a0 - a1 + 3q) and 2 a0 a1 (coefficients
  * a < 2q: the output is < 1.3 q) */
 FV_INL void fv2_sqr_raw(fv2 *r, const fv2 *a) {
-    static const uint64_t q3[5] = {0x1a4448976f7d5ULL, 0xb439555fa7b46ULL, 0x4840918c6843fULL,
-                                   0xe07d28f0d1238ULL, 0x912ceb58a394ULL};
     __m512i t[10];
     fv s, d;
     fv_add(&s, &a->c0, &a->c1);
-    fv_sub(&d, &a->c0, &a->c1, q3);
+    fv_sub(&d, &a->c0, &a->c1, FV_3Q);
     fv_prod(t, &s, &d);
     fv_redc_raw(&r->c0, t);
     fv_prod(t, &a->c0, &a->c1);
