@@ -57,8 +57,9 @@ class Backend(Protocol):
         """Transposed product: out[c] = sum over entries (i, c) of coeff * x[i]."""
         ...
 
-    def point_check(self, g: Group, p: Limbs) -> int:
-        """Index of the first point off the curve or outside the subgroup, or -1."""
+    def point_check(self, g: Group, p: Limbs, cache: dict[str, Any] | None = None) -> int:
+        """Index of the first point off the curve or outside the subgroup, or -1. `cache` as in
+        msm: an engine may keep what it made of the points for later MSMs over them."""
         ...
 
     def point_add(self, g: Group, a: Limbs, b: Limbs) -> Limbs: ...

@@ -42,12 +42,13 @@ def _on_curve(group: Group, c: Sequence[int]) -> bool:
     return _fq2_mul(y2, y2) == ((cube[0] + G2_B[0]) % Q, (cube[1] + G2_B[1]) % Q)
 
 
-def validate_points(group: Group, limbs: Limbs, name: str) -> None:
-    """Raise unless every row is canonical, on the curve and in the subgroup (infinity allowed)."""
+def validate_points(group: Group, limbs: Limbs, name: str, cache: dict[str, Any] | None = None) -> None:
+    """Raise unless every row is canonical, on the curve and in the subgroup (infinity allowed).
+    `cache`: the point array's engine cache (see Backend.point_check)."""
     bad = first_not_below(limbs.reshape(-1, 4), FQ_MODULUS)
     if bad >= 0:
         raise NonCanonicalError(f"{name}[{bad // (POINT_LIMBS[group] // 4)}] has a coordinate >= q")
-    bad = get_backend().point_check(group, limbs)
+    bad = get_backend().point_check(group, limbs, cache)
     if bad >= 0:
         coords = limbs_to_ints(limbs[bad])
         if not _on_curve(group, coords):
@@ -201,10 +202,10 @@ class _PointArray(Generic[P]):
     def __init__(self, limbs: npt.ArrayLike) -> None:
         g = self.point_type.group
         arr = as_limb_array(limbs, POINT_LIMBS[g], "limbs").copy()
-        validate_points(g, arr, "points")
+        self._cache: dict[str, Any] = {}
+        validate_points(g, arr, "points", self._cache)
         arr.flags.writeable = False
         self._limbs = arr
-        self._cache: dict[str, Any] = {}
 
     @classmethod
     def _trusted(cls: type[A], limbs: Limbs) -> A:

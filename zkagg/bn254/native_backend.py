@@ -121,8 +121,12 @@ class NativeBackend:
         return out
 
     # ---- points ----
-    def point_check(self, g: Group, p: Limbs) -> int:
-        return int(self._fn(g, "check")(self._ptr(self._to_mont(p)), len(p)))
+    def point_check(self, g: Group, p: Limbs, cache: dict[str, Any] | None = None) -> int:
+        mont = self._to_mont(p)
+        bad = int(self._fn(g, "check")(self._ptr(mont), len(p)))
+        if cache is not None and bad < 0:  # valid: the MSMs over these points can start from it
+            cache["mont"] = mont
+        return bad
 
     def point_add(self, g: Group, a: Limbs, b: Limbs) -> Limbs:
         out = self._new(len(a), POINT_LIMBS[g])

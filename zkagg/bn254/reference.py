@@ -157,7 +157,7 @@ class ReferenceBackend:
                 out[c] = (out[c] + cs[k] * xs[i]) % R
         return _fr(out)
 
-    def point_check(self, g: Group, p: Limbs) -> int:
+    def point_check(self, g: Group, p: Limbs, cache: dict[str, Any] | None = None) -> int:
         for i, pt in enumerate(_points(g, p)):
             if ecc.is_inf(pt):
                 continue
