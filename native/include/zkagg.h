@@ -122,6 +122,22 @@ int zkagg_g2_fixed_base_mul(uint64_t *out, const uint64_t *base, const uint64_t 
 void zkagg_g1_mul_ct(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n);
 void zkagg_g2_mul_ct(uint64_t *out, const uint64_t *p, const uint64_t *k, size_t n);
 
+/* ---- several MSMs in one call, e.g. a Groth16 proof's A, B (G1 and G2), L and H ----
+ * Part j sums k[offset + i] * points[i] for i < count, with k = scalars[vector] (canonical
+ * F_r, lengths[vector] elements; offset + count must not exceed it, else ZKAGG_ERR_ARG), over
+ * G1 (group 1, 8 limbs per point) or G2 (group 2, 16 limbs per point); its result goes to
+ * out + 16 j (G1 results use the first 8 limbs). The parts over one scalar vector share its
+ * signed-digit recoding, and the windows of all parts share the threads. */
+typedef struct {
+    const uint64_t *points;  /* affine Montgomery, as for zkagg_g1_msm / zkagg_g2_msm */
+    size_t count;
+    unsigned group;          /* 1: G1, 2: G2 */
+    unsigned vector;         /* index into scalars */
+    size_t offset;           /* points[0] pairs with scalars[vector][offset] */
+} zkagg_msm_part;
+int zkagg_msm_many(uint64_t *out, const zkagg_msm_part *parts, size_t n_parts,
+                   const uint64_t *const *scalars, const size_t *lengths, size_t n_vectors);
+
 /* ---- pairing: the optimal ate pairing e: G1 x G2 -> F_q12 (native/src/pairing.c) ----
  * g1: n G1 points (8 limbs each), g2: n G2 points (16 limbs each), affine Montgomery as above.
  * The points are ASSUMED VALID: on their curves and, for G2, in the order-r subgroup (the

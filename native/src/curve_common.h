@@ -5,6 +5,7 @@
 #define ZKAGG_CURVE_COMMON_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "field.h"
@@ -74,6 +75,7 @@ enum { CURVE_K_ADD, CURVE_K_DBL, CURVE_K_A, CURVE_K_B, CURVE_K_INF };
 #define MSM_MAX_C 16
 
 #define MSM_PREFETCH 8   /* batch entries ahead */
+#define MSM_VPF 2        /* groups of eight ahead, in the lane batches */
 #define MSM_SCAN 256     /* digits selected per chunk */
 #define MSM_CHAINS 256   /* running-sum chains of the batch-affine bucket reduction */
 #define MSM_MIN_ROUND 32 /* smallest batch worth its own inversion when draining the queue */
@@ -94,17 +96,14 @@ typedef struct {
 
 static inline unsigned msm_windows(unsigned c) { return (255 + c - 1) / c; }
 
-/* Pick the window and the bucket mode from an operation-count model, in field multiplications:
- * per window, each point costs one bucket addition (10 as an XYZZ mixed addition, 6.6 as a
- * batch-affine one plus its share of the batch inversion, ~380 / B) and each bucket costs two
- * additions of the running sum (24 in XYZZ, 14 in batch-affine chains). Measured optima agree
- * (c = 13 at 2^16, 15 at 2^18; batch-affine pays from about 2^11 points).
- * `max_h` caps buckets per work item so a sub-range of buckets stays in L2. */
-static inline msm_plan_t msm_plan(size_t n, int threads, size_t max_h, size_t batch_max) {
-    msm_plan_t pl;
+/* Pick the window from an operation-count model, in field multiplications: per window, each
+ * point costs one bucket addition (10 as an XYZZ mixed addition, 6.6 as a batch-affine one plus
+ * its share of the batch inversion, ~380 / B) and each bucket costs two additions of the running
+ * sum (24 in XYZZ, 14 in batch-affine chains). Measured optima agree (c = 13 at 2^16, 15 at
+ * 2^18, 16 at 2^20; batch-affine pays from about 2^11 points). */
+static inline unsigned msm_choose_c(size_t n, size_t max_h, size_t batch_max) {
     double best = -1;
-    pl.c = 2;
-    pl.batch = 0;
+    unsigned best_c = 2;
     for (unsigned c = 2; c <= MSM_MAX_C; c++) {
         size_t nb = (size_t)1 << (c - 1), h = nb < max_h ? nb : max_h;
         size_t b = h / 4 < batch_max ? h / 4 : batch_max;
@@ -114,19 +113,31 @@ static inline msm_plan_t msm_plan(size_t n, int threads, size_t max_h, size_t ba
             double cost = (double)msm_windows(c) * ((double)n * a_cost + red_cost * (double)nb + 9.0 * c);
             if (best < 0 || cost < best) {
                 best = cost;
-                pl.c = c;
-                pl.batch = mode ? b : 0;
+                best_c = c;
             }
         }
     }
-    pl.W = msm_windows(pl.c);
-    size_t nb = (size_t)1 << (pl.c - 1);
+    return best_c;
+}
+
+/* The rest of the plan for window size c: `max_h` caps buckets per work item (sub-ranges of
+ * one window), the batch is at most a quarter of them (bucket conflicts) and batch-affine
+ * only where batches of 64 pay for their inversion. */
+static inline msm_plan_t msm_plan_c(unsigned c, size_t n, int threads, size_t max_h,
+                                    size_t batch_max) {
+    msm_plan_t pl;
+    pl.c = c;
+    pl.W = msm_windows(c);
+    size_t nb = (size_t)1 << (c - 1);
     pl.S = 1;
     while (nb / pl.S > max_h) pl.S *= 2;
     /* enough items for the dynamic scheduler to balance the threads */
     while (pl.W * pl.S < 4u * (unsigned)threads && nb / pl.S >= 4096) pl.S *= 2;
     pl.H = nb / pl.S;
-    if (pl.batch > pl.H / 4) pl.batch = pl.H / 4;
+    /* the model's choice between the bucket modes, with this plan's batch */
+    size_t b = pl.H / 4 < batch_max ? pl.H / 4 : batch_max;
+    double affine = (double)n * (6.6 + 380.0 / (double)b) + 14.0 * (double)nb;
+    pl.batch = b >= 64 && affine < (double)n * 10.0 + 24.0 * (double)nb ? b : 0;
     pl.parallel = n >= 64;
     return pl;
 }
@@ -151,43 +162,103 @@ static inline void msm_offset_const(uint64_t offs[5], unsigned c, unsigned W) {
     }
 }
 
-static inline unsigned msm_window_raw(const uint64_t K[5], unsigned c, unsigned j) {
-    unsigned bit = j * c, limb = bit / 64, off = bit % 64;
-    uint64_t v = K[limb] >> off;
-    if (off + c > 64 && limb < 4) v |= K[limb + 1] << (64 - off);
-    return (unsigned)(v & (((uint64_t)1 << c) - 1));
-}
-
 typedef struct {
     const uint64_t *k;   /* scalars */
-    const uint64_t *p;   /* points, only to test for infinity */
-    size_t pn;           /* limbs per affine point */
     size_t n;
     unsigned c, W;
     uint64_t offs[5];
     uint16_t *dig;       /* W * n */
 } msm_recode_ctx;
 
-#define MSM_RECODE_CHUNK 4096
+#define MSM_RECODE_CHUNK 1024 /* scalars per item: their offset forms (48 KiB) stay in L1/L2 */
 
-/* Zero scalars and points at infinity get the zero digit everywhere, so the MSM skips them. */
+/* Zero scalars get the zero digit everywhere, so the MSM skips them (points at infinity are
+ * skipped through a bitmap). The chunk's offset scalars are made first, then each window's
+ * digits are written as one contiguous run. A window (c <= 16 bits) lies within the 32-bit
+ * word at its first byte, so a digit is one unaligned load, a shift and a mask. */
 static void msm_recode_item(void *vctx, size_t item) {
     msm_recode_ctx *x = vctx;
-    size_t i0 = item * MSM_RECODE_CHUNK, i1 = i0 + MSM_RECODE_CHUNK;
-    if (i1 > x->n) i1 = x->n;
-    uint16_t half = (uint16_t)(1u << (x->c - 1));
-    for (size_t i = i0; i < i1; i++) {
-        const uint64_t *k = x->k + 4 * i, *pt = x->p + x->pn * i;
-        uint64_t any = 0;
-        for (size_t l = 0; l < x->pn; l++) any |= pt[l];
-        if (any == 0 || fe_is_zero(k)) {
-            for (unsigned j = 0; j < x->W; j++) x->dig[(size_t)j * x->n + i] = half;
-            continue;
+    size_t i0 = item * MSM_RECODE_CHUNK, m = x->n - i0 < MSM_RECODE_CHUNK ? x->n - i0 : MSM_RECODE_CHUNK;
+    unsigned c = x->c, W = x->W;
+    uint32_t mask = (1u << c) - 1;
+    uint64_t K[MSM_RECODE_CHUNK][6]; /* a word of padding for the last loads */
+    for (size_t t = 0; t < m; t++) {
+        const uint64_t *k = x->k + 4 * (i0 + t);
+        if (fe_is_zero(k)) {
+            memcpy(K[t], x->offs, 5 * sizeof(uint64_t)); /* all digits zero */
+        } else {
+            msm_offset_scalar(K[t], k, x->offs);
         }
-        uint64_t K[5];
-        msm_offset_scalar(K, k, x->offs);
-        for (unsigned j = 0; j < x->W; j++)
-            x->dig[(size_t)j * x->n + i] = (uint16_t)msm_window_raw(K, x->c, j);
+        K[t][5] = 0;
+    }
+    for (unsigned j = 0, bit = 0; j < W; j++, bit += c) {
+        uint16_t *d = x->dig + (size_t)j * x->n + i0;
+        unsigned byte = bit >> 3, sh = bit & 7;
+        for (size_t t = 0; t < m; t++) {
+            uint32_t v;
+            memcpy(&v, (const unsigned char *)K[t] + byte, 4);
+            d[t] = (uint16_t)((v >> sh) & mask);
+        }
+    }
+}
+
+/* The signed digits of n scalars for windows of c bits, window-major (window j of scalar i at
+ * j * n + i); NULL when out of memory. */
+static uint16_t *msm_recode(const uint64_t *k, size_t n, unsigned c, int parallel) {
+    unsigned W = msm_windows(c);
+    uint16_t *dig = malloc((size_t)W * n * sizeof(uint16_t));
+    if (!dig) return NULL;
+    msm_recode_ctx rc = {k, n, c, W, {0, 0, 0, 0, 0}, dig};
+    msm_offset_const(rc.offs, c, W);
+    curve_run((n + MSM_RECODE_CHUNK - 1) / MSM_RECODE_CHUNK, msm_recode_item, &rc, parallel);
+    return dig;
+}
+
+/* One workspace per thread for the items of one or several MSMs run together: an item takes a
+ * free one and gives it back. At most `n` items run at once, so one is always free; a private
+ * allocation is only the fallback should the thread count have changed meanwhile. */
+typedef struct {
+    unsigned char **ws;
+    int *busy;
+    size_t n, size;
+    int err; /* set (atomically) when an item could not get a workspace */
+} msm_pool;
+
+static int msm_pool_init(msm_pool *p, size_t n, size_t size) {
+    p->n = n;
+    p->size = size + 64; /* room to align to a cache line */
+    p->err = 0;
+    p->ws = calloc(n, sizeof(unsigned char *));
+    p->busy = calloc(n, sizeof(int));
+    int ok = p->ws && p->busy;
+    for (size_t i = 0; ok && i < n; i++) ok = (p->ws[i] = malloc(p->size)) != NULL;
+    return ok;
+}
+
+static void msm_pool_free(msm_pool *p) {
+    for (size_t i = 0; p->ws && i < p->n; i++) free(p->ws[i]);
+    free(p->ws);
+    free(p->busy);
+}
+
+/* a workspace aligned to 64 bytes (NULL: out of memory, recorded in err); *slot says whose */
+static unsigned char *msm_pool_take(msm_pool *p, size_t *slot, unsigned char **raw) {
+    size_t s = 0;
+    while (s < p->n && __atomic_exchange_n(&p->busy[s], 1, __ATOMIC_ACQUIRE)) s++;
+    *slot = s;
+    *raw = s < p->n ? p->ws[s] : malloc(p->size);
+    if (!*raw) {
+        __atomic_store_n(&p->err, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    return *raw + ((64 - ((uintptr_t)*raw & 63)) & 63);
+}
+
+static void msm_pool_give(msm_pool *p, size_t slot, unsigned char *raw) {
+    if (slot < p->n) {
+        __atomic_store_n(&p->busy[slot], 0, __ATOMIC_RELEASE);
+    } else {
+        free(raw);
     }
 }
 

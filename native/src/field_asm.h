@@ -195,6 +195,72 @@ static inline void mont_sqr_asm(fe o, const fe a, const uint64_t *p, uint64_t in
     o[3] = t3;
 }
 
+/* t[0..7] = a * b, the full 512-bit product: rows of MULX with ADOX (low halves) and ADCX (high
+ * halves) chains, as in mont_mul_asm without the reduction */
+static inline void wide_mul_asm(uint64_t *t, const fe a, const fe b) {
+    uint64_t p0, p1, p2, p3, p4, p5, p6, p7, lo, hi;
+    __asm__("movq (%[b]), %%rdx\n\t"
+            "mulxq (%[a]), %[p0], %[p1]\n\t"
+            "mulxq 8(%[a]), %[lo], %[p2]\n\t"
+            "addq %[lo], %[p1]\n\t"
+            "mulxq 16(%[a]), %[lo], %[p3]\n\t"
+            "adcq %[lo], %[p2]\n\t"
+            "mulxq 24(%[a]), %[lo], %[p4]\n\t"
+            "adcq %[lo], %[p3]\n\t"
+            "adcq $0, %[p4]\n\t"
+#define FASM_WIDE_ROW(OFF, T0, T1, T2, T3, T4)                                                 \
+    "movq " OFF "(%[b]), %%rdx\n\t"                                                           \
+    "xorl %k[" T4 "], %k[" T4 "]\n\t"                                                         \
+    "mulxq (%[a]), %[lo], %[hi]\n\t"                                                          \
+    "adoxq %[lo], %[" T0 "]\n\t"                                                              \
+    "adcxq %[hi], %[" T1 "]\n\t"                                                              \
+    "mulxq 8(%[a]), %[lo], %[hi]\n\t"                                                         \
+    "adoxq %[lo], %[" T1 "]\n\t"                                                              \
+    "adcxq %[hi], %[" T2 "]\n\t"                                                              \
+    "mulxq 16(%[a]), %[lo], %[hi]\n\t"                                                        \
+    "adoxq %[lo], %[" T2 "]\n\t"                                                              \
+    "adcxq %[hi], %[" T3 "]\n\t"                                                              \
+    "mulxq 24(%[a]), %[lo], %[hi]\n\t"                                                        \
+    "adoxq %[lo], %[" T3 "]\n\t"                                                              \
+    "movl $0, %k[lo]\n\t"                                                                     \
+    "adcxq %[hi], %[" T4 "]\n\t"                                                              \
+    "adoxq %[lo], %[" T4 "]\n\t"
+            FASM_WIDE_ROW("8", "p1", "p2", "p3", "p4", "p5")
+            FASM_WIDE_ROW("16", "p2", "p3", "p4", "p5", "p6")
+            FASM_WIDE_ROW("24", "p3", "p4", "p5", "p6", "p7")
+#undef FASM_WIDE_ROW
+            : [p0] "=&r"(p0), [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3), [p4] "=&r"(p4),
+              [p5] "=&r"(p5), [p6] "=&r"(p6), [p7] "=&r"(p7), [lo] "=&r"(lo), [hi] "=&r"(hi)
+            : [a] "r"(a), [b] "r"(b)
+            : "rdx", "cc", "memory");
+    t[0] = p0; t[1] = p1; t[2] = p2; t[3] = p3;
+    t[4] = p4; t[5] = p5; t[6] = p6; t[7] = p7;
+}
+
+/* o = T / 2^256 mod p for a 512-bit T < 3p 2^256: Montgomery rounds on the low half (as in
+ * mont_sqr_asm), the high half added, then p subtracted twice where it fits */
+static inline void wide_redc_asm(fe o, const uint64_t *t, const uint64_t *p, uint64_t inv) {
+    uint64_t t0 = t[0], t1 = t[1], t2 = t[2], t3 = t[3], t4, lo, hi, d;
+    __asm__(FASM_SQR_REDUCE("t0", "t1", "t2", "t3")
+            FASM_SQR_REDUCE("t1", "t2", "t3", "t0")
+            FASM_SQR_REDUCE("t2", "t3", "t0", "t1")
+            FASM_SQR_REDUCE("t3", "t0", "t1", "t2")
+            "addq 32(%[t]), %[t0]\n\t"
+            "adcq 40(%[t]), %[t1]\n\t"
+            "adcq 48(%[t]), %[t2]\n\t"
+            "adcq 56(%[t]), %[t3]\n\t"
+            FASM_FINAL_SUB("t0", "t1", "t2", "t3", "d", "lo", "hi", "t4")
+            FASM_FINAL_SUB("t0", "t1", "t2", "t3", "d", "lo", "hi", "t4")
+            : [t0] "+&r"(t0), [t1] "+&r"(t1), [t2] "+&r"(t2), [t3] "+&r"(t3), [t4] "=&r"(t4),
+              [lo] "=&r"(lo), [hi] "=&r"(hi), [d] "=&d"(d)
+            : [t] "r"(t), [p] "r"(p), [inv] "m"(inv)
+            : "cc", "memory");
+    o[0] = t0;
+    o[1] = t1;
+    o[2] = t2;
+    o[3] = t3;
+}
+
 #undef FASM_SQR_REDUCE
 #undef FASM_MUL_FIRST
 #undef FASM_MUL_REDUCE

@@ -31,6 +31,30 @@ static const uint64_t G1_B[4] = {0x7a17caa950ad28d7ULL, 0x1f6ac17ae15521b9ULL,
 #define CV_B G1_B
 #define CV_MSM_MAX_H 8192 /* 512 KiB of affine buckets per work item */
 #define CV_MSM_BATCH 2048 /* additions per shared inversion */
+#define CV_MSM_MAX_H_V 32768 /* on eight lanes (field_ifma.h): one sub-range per window up to c = 16 */
+#define CV_MSM_BATCH_V 4096
+#include "field_ifma.h"
+#ifdef FV_IFMA /* eight-lane F_q for the MSM's bucket additions */
+#define VF_T fv
+#define VF_GATHER fv_gather_g1
+#define VF_SCATTER fv_scatter_g1
+#define VF_MUL fv_mont
+#define VF_MUL_RAW fv_mont_raw
+#define VF_SQR_RAW fv_sqr_raw
+#define VF_SUB fv_sub
+#define VF_ADD fv_add
+#define VF_SHL fv_shl
+#define VF_CSUB fv_csub
+#define VF_EQ fv_eq
+#define VF_BLEND fv_blend
+#define VF_SET_ONE(r) fv_bcast((r), FQ_ONE)
+#define VF_INV fq_inv_vartime /* the batch inversion (public values) */
+#define VF_SET_ZERO fv_zero
+#define VF_SET_Q fv_set_q
+#define VF_X3 fv_x3
+#define VF_LANES(out, a) fv_lanes((uint64_t *)(out), (a))
+#define VF_FROM_LANES(a, in) fv_from_lanes((a), (const uint64_t *)(in))
+#endif
 #include "curve.h"
 #include "msm.h"
 #include "curve_undef.h"

@@ -33,6 +33,30 @@ static const uint64_t G2_B[8] = {0x3bf938e377b802a8ULL, 0x020b1b273633535dULL,
 #define CV_B G2_B
 #define CV_MSM_MAX_H 4096 /* 512 KiB of affine buckets per work item */
 #define CV_MSM_BATCH 512 /* additions per shared inversion */
+#define CV_MSM_MAX_H_V 32768 /* on eight lanes (field_ifma.h): one sub-range per window up to c = 16 */
+#define CV_MSM_BATCH_V 2048
+#include "field_ifma.h"
+#ifdef FV_IFMA /* eight-lane F_q2 for the MSM's bucket additions */
+#define VF_T fv2
+#define VF_GATHER fv_gather_g2
+#define VF_SCATTER fv_scatter_g2
+#define VF_MUL fv2_mul
+#define VF_MUL_RAW fv2_mul_raw
+#define VF_SQR_RAW fv2_sqr_raw
+#define VF_SUB fv2_sub
+#define VF_ADD fv2_add
+#define VF_SHL fv2_shl
+#define VF_CSUB fv2_csub
+#define VF_EQ fv2_eq
+#define VF_BLEND fv2_blend
+#define VF_SET_ONE fv2_bcast_one
+#define VF_INV fq2_inv_vartime /* the batch inversion (public values) */
+#define VF_SET_ZERO fv2_zero
+#define VF_SET_Q fv2_set_q
+#define VF_X3 fv2_x3
+#define VF_LANES(out, a) fv2_lanes((uint64_t *)(out), (a))
+#define VF_FROM_LANES(a, in) fv2_from_lanes((a), (const uint64_t *)(in))
+#endif
 #include "curve.h"
 #include "msm.h"
 #include "curve_undef.h"

@@ -5,7 +5,7 @@
 
 from .backend import Backend, get_backend, make_backend, use_backend
 from .constants import FQ_MODULUS, FR_MODULUS
-from .curve import G1Array, G1Point, G2Array, G2Point, fixed_base_mul, msm
+from .curve import G1Array, G1Point, G2Array, G2Point, fixed_base_mul, msm, msm_many
 from .field import FrArray, ntt
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "get_backend",
     "make_backend",
     "msm",
+    "msm_many",
     "ntt",
     "use_backend",
 ]

@@ -11,9 +11,9 @@ Python ints) is not constant-time anywhere.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -27,17 +27,29 @@ CSR = tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], Limbs]
 POINT_LIMBS: dict[Group, int] = {"g1": 8, "g2": 16}
 
 
+class MsmPart(NamedTuple):
+    """One MSM of Backend.msm_many: points of `group`, paired with scalars[vector][offset:]."""
+
+    group: Group
+    points: Limbs
+    vector: int
+    offset: int
+    cache: dict[str, Any] | None = None
+
+
 class Backend(Protocol):
     name: str
 
+    # `out`, where given, is a writable C-contiguous limb array that receives the result (and
+    # is returned); it may be one of the inputs. Large callers use it to avoid temporaries.
     def fr_add(self, a: Limbs, b: Limbs) -> Limbs: ...
-    def fr_sub(self, a: Limbs, b: Limbs) -> Limbs: ...
+    def fr_sub(self, a: Limbs, b: Limbs, out: Limbs | None = None) -> Limbs: ...
     def fr_neg(self, a: Limbs) -> Limbs: ...
-    def fr_mul(self, a: Limbs, b: Limbs) -> Limbs: ...
-    def fr_scale(self, a: Limbs, s: int) -> Limbs: ...
+    def fr_mul(self, a: Limbs, b: Limbs, out: Limbs | None = None) -> Limbs: ...
+    def fr_scale(self, a: Limbs, s: int, out: Limbs | None = None) -> Limbs: ...
     def fr_dot(self, a: Limbs, b: Limbs) -> int: ...
     def fr_inverse(self, a: Limbs) -> Limbs: ...
-    def fr_ntt(self, a: Limbs, inverse: bool, coset: bool) -> Limbs: ...
+    def fr_ntt(self, a: Limbs, inverse: bool, coset: bool, out: Limbs | None = None) -> Limbs: ...
 
     def fr_csr_mul(self, m: CSR, x: Limbs) -> Limbs:
         """Row-wise sparse product: out[i] = sum_k coeffs[k] x[cols[k]] over row i."""
@@ -47,8 +59,9 @@ class Backend(Protocol):
         """Transposed product: out[c] = sum over entries (i, c) of coeff * x[i]."""
         ...
 
-    def point_check(self, g: Group, p: Limbs) -> int:
-        """Index of the first point off the curve or outside the subgroup, or -1."""
+    def point_check(self, g: Group, p: Limbs, cache: dict[str, Any] | None = None) -> int:
+        """Index of the first point off the curve or outside the subgroup, or -1. `cache` as in
+        msm: an engine may keep what it made of the points for later MSMs over them."""
         ...
 
     def point_add(self, g: Group, a: Limbs, b: Limbs) -> Limbs: ...
@@ -70,6 +83,12 @@ class Backend(Protocol):
     def msm(self, g: Group, p: Limbs, k: Limbs, cache: dict[str, Any] | None = None) -> Limbs:
         """sum k_i p_i. `cache` belongs to the (immutable) point array: an engine may keep
         per-array precomputation there, e.g. the bases in its internal form."""
+        ...
+
+    def msm_many(self, scalars: Sequence[Limbs], parts: Sequence[MsmPart]) -> list[Limbs]:
+        """Each part's sum k[offset + i] p_i with k = scalars[vector] (the caller checked that
+        offset + len(p) <= len(k)). Parts over one scalar vector may share work, e.g. the
+        scalars' recoding."""
         ...
 
     def pairing_check(self, g1: Limbs, g2: Limbs) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InputError, LengthError, NonCanonicalError, NotInSubgroupError, NotOnCurveError
-from .backend import POINT_LIMBS, Group, get_backend
+from .backend import POINT_LIMBS, Group, MsmPart, get_backend
 from .constants import FQ_MODULUS, FR_MODULUS, G1_B, G1_GENERATOR, G2_GENERATOR
 from .field import FrArray, first_not_below
 from .limbs import Limbs, as_limb_array, bytes_to_ints, ints_to_bytes, ints_to_limbs, limbs_to_ints
@@ -42,12 +42,13 @@ def _on_curve(group: Group, c: Sequence[int]) -> bool:
     return _fq2_mul(y2, y2) == ((cube[0] + G2_B[0]) % Q, (cube[1] + G2_B[1]) % Q)
 
 
-def validate_points(group: Group, limbs: Limbs, name: str) -> None:
-    """Raise unless every row is canonical, on the curve and in the subgroup (infinity allowed)."""
+def validate_points(group: Group, limbs: Limbs, name: str, cache: dict[str, Any] | None = None) -> None:
+    """Raise unless every row is canonical, on the curve and in the subgroup (infinity allowed).
+    `cache`: the point array's engine cache (see Backend.point_check)."""
     bad = first_not_below(limbs.reshape(-1, 4), FQ_MODULUS)
     if bad >= 0:
         raise NonCanonicalError(f"{name}[{bad // (POINT_LIMBS[group] // 4)}] has a coordinate >= q")
-    bad = get_backend().point_check(group, limbs)
+    bad = get_backend().point_check(group, limbs, cache)
     if bad >= 0:
         coords = limbs_to_ints(limbs[bad])
         if not _on_curve(group, coords):
@@ -206,10 +207,10 @@ class _PointArray(Generic[P]):
     def __init__(self, limbs: npt.ArrayLike) -> None:
         g = self.point_type.group
         arr = as_limb_array(limbs, POINT_LIMBS[g], "limbs").copy()
-        validate_points(g, arr, "points")
+        self._cache: dict[str, Any] = {}
+        validate_points(g, arr, "points", self._cache)
         arr.flags.writeable = False
         self._limbs = arr
-        self._cache: dict[str, Any] = {}
 
     @classmethod
     def _trusted(cls: type[A], limbs: Limbs) -> A:
@@ -328,3 +329,28 @@ def fixed_base_mul(base: G1Point | G2Point, scalars: FrArray) -> G1Array | G2Arr
     if isinstance(base, G2Point):
         return G2Array._trusted(get_backend().point_fixed_base_mul("g2", base._limbs(), scalars.limbs))
     raise InputError(f"base must be a G1Point or a G2Point, not {type(base).__name__}")
+
+
+def msm_many(queries: Sequence[tuple[G1Array | G2Array, FrArray, int]]) -> list[Any]:
+    """Several MSMs at once: for each (points, scalars, offset), sum_i scalars[offset + i] *
+    points[i] (a G1Point or G2Point). The MSMs over one FrArray object share its recoding, and
+    all of them share the threads: e.g. a Groth16 proof's A, B and L over one witness."""
+    vectors: list[FrArray] = []
+    parts = []
+    for j, q in enumerate(queries):
+        if not (isinstance(q, tuple) and len(q) == 3):
+            raise InputError(f"queries[{j}] must be (points, scalars, offset)")
+        points, scalars, offset = q
+        if not isinstance(points, (G1Array, G2Array)) or not isinstance(scalars, FrArray):
+            raise InputError(f"queries[{j}] must pair a G1Array or G2Array with an FrArray")
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise InputError(f"queries[{j}] offset must be an int >= 0")
+        if offset + len(points) > len(scalars):
+            raise LengthError(f"queries[{j}]: {len(points)} points from offset {offset} exceed "
+                              f"{len(scalars)} scalars")
+        v = next((i for i, x in enumerate(vectors) if x is scalars), len(vectors))
+        if v == len(vectors):
+            vectors.append(scalars)
+        parts.append(MsmPart(points.point_type.group, points.limbs, v, offset, points._cache))
+    results = get_backend().msm_many([v.limbs for v in vectors], parts)
+    return [q[0].point_type._from_limbs(r[0]) for q, r in zip(queries, results)]

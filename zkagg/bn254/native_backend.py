@@ -6,13 +6,14 @@ and back on the way out (a few multiplications per point, small next to any curv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import native
 from ..errors import InputError, LengthError, NativeError, NotInvertibleError
-from .backend import CSR, POINT_LIMBS, Group
+from .backend import CSR, POINT_LIMBS, Group, MsmPart
 from .constants import FR_MODULUS
 from .limbs import Limbs, ints_to_limbs, limbs_to_ints
 
@@ -55,27 +56,27 @@ class NativeBackend:
         return getattr(self.lib, f"zkagg_{g}_{op}")
 
     # ---- F_r ----
-    def _binary(self, fn: Any, a: Limbs, b: Limbs) -> Limbs:
-        out = self._new(len(a))
+    def _binary(self, fn: Any, a: Limbs, b: Limbs, out: Limbs | None = None) -> Limbs:
+        out = self._new(len(a)) if out is None else out
         fn(self._ptr(out), self._ptr(a), self._ptr(b), len(a))
         return out
 
     def fr_add(self, a: Limbs, b: Limbs) -> Limbs:
         return self._binary(self.lib.zkagg_fr_add, a, b)
 
-    def fr_sub(self, a: Limbs, b: Limbs) -> Limbs:
-        return self._binary(self.lib.zkagg_fr_sub, a, b)
+    def fr_sub(self, a: Limbs, b: Limbs, out: Limbs | None = None) -> Limbs:
+        return self._binary(self.lib.zkagg_fr_sub, a, b, out)
 
-    def fr_mul(self, a: Limbs, b: Limbs) -> Limbs:
-        return self._binary(self.lib.zkagg_fr_mul, a, b)
+    def fr_mul(self, a: Limbs, b: Limbs, out: Limbs | None = None) -> Limbs:
+        return self._binary(self.lib.zkagg_fr_mul, a, b, out)
 
     def fr_neg(self, a: Limbs) -> Limbs:
         out = self._new(len(a))
         self.lib.zkagg_fr_neg(self._ptr(out), self._ptr(a), len(a))
         return out
 
-    def fr_scale(self, a: Limbs, s: int) -> Limbs:
-        out = self._new(len(a))
+    def fr_scale(self, a: Limbs, s: int, out: Limbs | None = None) -> Limbs:
+        out = self._new(len(a)) if out is None else out
         self.lib.zkagg_fr_scale(self._ptr(out), self._ptr(a), self._ptr(self._scalar(s)), len(a))
         return out
 
@@ -89,8 +90,11 @@ class NativeBackend:
         self._check_rc(self.lib.zkagg_fr_batch_inverse(self._ptr(out), self._ptr(a), len(a)), "inverse")
         return out
 
-    def fr_ntt(self, a: Limbs, inverse: bool, coset: bool) -> Limbs:
-        out = a.copy()
+    def fr_ntt(self, a: Limbs, inverse: bool, coset: bool, out: Limbs | None = None) -> Limbs:
+        if out is None:
+            out = a.copy()
+        elif out is not a:
+            out[...] = a
         fn = self.lib.zkagg_fr_coset_ntt if coset else self.lib.zkagg_fr_ntt
         log_n = len(a).bit_length() - 1
         self._check_rc(fn(self._ptr(out), log_n, int(inverse)), "NTT")
@@ -117,8 +121,12 @@ class NativeBackend:
         return out
 
     # ---- points ----
-    def point_check(self, g: Group, p: Limbs) -> int:
-        return int(self._fn(g, "check")(self._ptr(self._to_mont(p)), len(p)))
+    def point_check(self, g: Group, p: Limbs, cache: dict[str, Any] | None = None) -> int:
+        mont = self._to_mont(p)
+        bad = int(self._fn(g, "check")(self._ptr(mont), len(p)))
+        if cache is not None and bad < 0:  # valid: the MSMs over these points can start from it
+            cache["mont"] = mont
+        return bad
 
     def point_add(self, g: Group, a: Limbs, b: Limbs) -> Limbs:
         out = self._new(len(a), POINT_LIMBS[g])
@@ -155,17 +163,32 @@ class NativeBackend:
         self._check_rc(rc, "fixed-base multiplication")
         return self._from_mont(out)
 
+    def _bases(self, p: Limbs, cache: dict[str, Any] | None) -> Limbs:
+        if cache is None:
+            return self._to_mont(p)
+        if "mont" not in cache:  # Montgomery form does not depend on the variant
+            cache["mont"] = self._to_mont(p)
+        return cache["mont"]  # type: ignore[no-any-return]
+
     def msm(self, g: Group, p: Limbs, k: Limbs, cache: dict[str, Any] | None = None) -> Limbs:
         out = self._new(1, POINT_LIMBS[g])
-        if cache is None:
-            bases = self._to_mont(p)
-        else:  # Montgomery form does not depend on the variant
-            if "mont" not in cache:
-                cache["mont"] = self._to_mont(p)
-            bases = cache["mont"]
-        rc = self._fn(g, "msm")(self._ptr(out), self._ptr(bases), self._ptr(k), len(p))
+        rc = self._fn(g, "msm")(self._ptr(out), self._ptr(self._bases(p, cache)), self._ptr(k), len(p))
         self._check_rc(rc, "MSM")
         return self._from_mont(out)
+
+    def msm_many(self, scalars: Sequence[Limbs], parts: Sequence[MsmPart]) -> list[Limbs]:
+        out = self._new(len(parts), 16)
+        bases = [self._bases(pt.points, pt.cache) for pt in parts]  # kept alive during the call
+        c_parts = self.ffi.new("zkagg_msm_part[]", len(parts))
+        for c, pt, b in zip(c_parts, parts, bases):
+            c.points, c.count, c.group = self._ptr(b), len(pt.points), 1 if pt.group == "g1" else 2
+            c.vector, c.offset = pt.vector, pt.offset
+        k_ptrs = [self._ptr(k) for k in scalars]
+        rc = self.lib.zkagg_msm_many(self._ptr(out), c_parts, len(parts), self.ffi.new("uint64_t *[]", k_ptrs),
+                                     self.ffi.new("size_t[]", [len(k) for k in scalars]), len(scalars))
+        self._check_rc(rc, "MSM")
+        self._from_mont(out)
+        return [out[j : j + 1, : POINT_LIMBS[pt.group]].copy() for j, pt in enumerate(parts)]
 
     # ---- pairing ----
     def pairing_check(self, g1: Limbs, g2: Limbs) -> bool:

@@ -6,12 +6,13 @@ core is tested against, and what ZKAGG_BACKEND=reference runs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from py_ecc import optimized_bn128 as ecc
 
 from ..errors import InputError, LengthError, NotInvertibleError
-from .backend import CSR, POINT_LIMBS, Group
+from .backend import CSR, POINT_LIMBS, Group, MsmPart
 from .constants import FQ_MODULUS, FR_GENERATOR, FR_MODULUS, FR_TWO_ADICITY
 from .limbs import Limbs, ints_to_limbs, limbs_to_ints
 
@@ -20,6 +21,13 @@ R = FR_MODULUS
 
 def _fr(values: list[int]) -> Limbs:
     return ints_to_limbs(values, R, "result")
+
+
+def _into(out: Limbs | None, result: Limbs) -> Limbs:
+    if out is None:
+        return result
+    out[...] = result
+    return out
 
 
 def ntt_reference(values: list[int], inverse: bool = False, coset: bool = False) -> list[int]:
@@ -105,17 +113,17 @@ class ReferenceBackend:
     def fr_add(self, a: Limbs, b: Limbs) -> Limbs:
         return _fr([(x + y) % R for x, y in zip(limbs_to_ints(a), limbs_to_ints(b))])
 
-    def fr_sub(self, a: Limbs, b: Limbs) -> Limbs:
-        return _fr([(x - y) % R for x, y in zip(limbs_to_ints(a), limbs_to_ints(b))])
+    def fr_sub(self, a: Limbs, b: Limbs, out: Limbs | None = None) -> Limbs:
+        return _into(out, _fr([(x - y) % R for x, y in zip(limbs_to_ints(a), limbs_to_ints(b))]))
 
     def fr_neg(self, a: Limbs) -> Limbs:
         return _fr([-x % R for x in limbs_to_ints(a)])
 
-    def fr_mul(self, a: Limbs, b: Limbs) -> Limbs:
-        return _fr([x * y % R for x, y in zip(limbs_to_ints(a), limbs_to_ints(b))])
+    def fr_mul(self, a: Limbs, b: Limbs, out: Limbs | None = None) -> Limbs:
+        return _into(out, _fr([x * y % R for x, y in zip(limbs_to_ints(a), limbs_to_ints(b))]))
 
-    def fr_scale(self, a: Limbs, s: int) -> Limbs:
-        return _fr([x * s % R for x in limbs_to_ints(a)])
+    def fr_scale(self, a: Limbs, s: int, out: Limbs | None = None) -> Limbs:
+        return _into(out, _fr([x * s % R for x in limbs_to_ints(a)]))
 
     def fr_dot(self, a: Limbs, b: Limbs) -> int:
         return sum(x * y for x, y in zip(limbs_to_ints(a), limbs_to_ints(b))) % R
@@ -126,8 +134,8 @@ class ReferenceBackend:
             raise NotInvertibleError(f"element {vals.index(0)} is zero and has no inverse")
         return _fr([pow(x, -1, R) for x in vals])
 
-    def fr_ntt(self, a: Limbs, inverse: bool, coset: bool) -> Limbs:
-        return _fr(ntt_reference(limbs_to_ints(a), inverse, coset))
+    def fr_ntt(self, a: Limbs, inverse: bool, coset: bool, out: Limbs | None = None) -> Limbs:
+        return _into(out, _fr(ntt_reference(limbs_to_ints(a), inverse, coset)))
 
     def fr_csr_mul(self, m: CSR, x: Limbs) -> Limbs:
         row_ptr, cols, coeffs = m
@@ -149,7 +157,7 @@ class ReferenceBackend:
                 out[c] = (out[c] + cs[k] * xs[i]) % R
         return _fr(out)
 
-    def point_check(self, g: Group, p: Limbs) -> int:
+    def point_check(self, g: Group, p: Limbs, cache: dict[str, Any] | None = None) -> int:
         for i, pt in enumerate(_points(g, p)):
             if ecc.is_inf(pt):
                 continue
@@ -186,6 +194,10 @@ class ReferenceBackend:
         for x, s in zip(_points(g, p), limbs_to_ints(k)):
             acc = ecc.add(acc, ecc.multiply(x, s))
         return _rows(g, [acc])
+
+    def msm_many(self, scalars: Sequence[Limbs], parts: Sequence[MsmPart]) -> list[Limbs]:
+        return [self.msm(pt.group, pt.points, scalars[pt.vector][pt.offset : pt.offset + len(pt.points)])
+                for pt in parts]
 
     def pairing_check(self, g1: Limbs, g2: Limbs) -> bool:
         """py-ecc's optimal ate pairing: one Miller loop per pair, one final exponentiation."""

@@ -7,7 +7,7 @@ import random
 import secrets
 from collections.abc import Sequence
 
-from ..bn254 import FR_MODULUS, FrArray
+from ..bn254 import FR_MODULUS, FrArray, msm_many
 from ..circuit import R1CS
 from ..errors import LengthError, ProofError, UnsatisfiedConstraintError
 from .keys import Proof, ProvingKey
@@ -33,11 +33,13 @@ def prove(pk: ProvingKey, r1cs: R1CS, witness: FrArray | Sequence[int],
     h = quotient(rows, z[: r1cs.n_public + 1], pk.domain_size)
     r_, s_ = ((rng.randrange(R) if rng else secrets.randbelow(R)) for _ in range(2))
     vk, n_pub = pk.vk, pk.vk.n_public
-    a = vk.alpha_g1 + pk.a_query.msm(z) + pk.delta_g1 * r_
-    b2 = vk.beta_g2 + pk.b_g2_query.msm(z) + vk.delta_g2 * s_
-    b1 = pk.beta_g1 + pk.b_g1_query.msm(z) + pk.delta_g1 * s_
-    c = (pk.l_query.msm(z[n_pub + 1 :]) + pk.h_query.msm(h) + a * s_ + b1 * r_
-         + pk.delta_g1 * (-r_ * s_ % R))
+    # one call: z is recoded once for A, B and L, and the five MSMs share the threads
+    a_z, b_z, b1_z, l_z, h_h = msm_many([(pk.a_query, z, 0), (pk.b_g2_query, z, 0), (pk.b_g1_query, z, 0),
+                                         (pk.l_query, z, n_pub + 1), (pk.h_query, h, 0)])
+    a = vk.alpha_g1 + a_z + pk.delta_g1 * r_
+    b2 = vk.beta_g2 + b_z + vk.delta_g2 * s_
+    b1 = pk.beta_g1 + b1_z + pk.delta_g1 * s_
+    c = l_z + h_h + a * s_ + b1 * r_ + pk.delta_g1 * (-r_ * s_ % R)
     proof = Proof(a, b2, c)
     if not verify(vk, z[1 : n_pub + 1].to_ints(), proof):
         raise ProofError("the new proof does not verify: the proving key does not match the verifying key")

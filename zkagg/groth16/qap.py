@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..bn254 import FR_MODULUS, FrArray, ntt
+from ..bn254 import FR_MODULUS, FrArray, get_backend, ntt
 from ..bn254.constants import FR_TWO_ADICITY
 from ..circuit import R1CS, SparseMatrix
 from ..errors import CircuitError
@@ -60,26 +60,29 @@ def lagrange_at(tau: int, n: int) -> FrArray:
     return (w * diffs.inverse()) * scale[0]
 
 
-def pad(x: FrArray, n: int) -> FrArray:
-    out = np.zeros((n, 4), dtype=np.uint64)
-    out[: len(x)] = x.limbs
-    return FrArray._trusted(out)
-
-
 def quotient(rows: tuple[FrArray, FrArray, FrArray], publics: FrArray, n: int) -> FrArray:
     """Coefficients h_0..h_{n-2} of h = (A(x) B(x) - C(x)) / (x^n - 1).
 
     `rows` are A z, B z, C z; the binding rows add the public wires `publics` (constant one
-    first) to A. h is computed on the coset 5H, where the vanishing polynomial is 5^n - 1."""
+    first) to A. h is computed on the coset 5H, where the vanishing polynomial is 5^n - 1.
+    The three polynomials live in one buffer and are transformed and combined in place: at
+    2^20 rows a temporary is 32 MiB, and fresh memory is slow to fault in."""
     az, bz, cz = rows
-    a_ext = FrArray._trusted(np.concatenate([az.limbs, publics.limbs]))
-    cosets = []
-    for evals in (a_ext, bz, cz):
-        coeffs = ntt(pad(evals, n), inverse=True)
-        cosets.append(ntt(coeffs, coset=True))
+    be = get_backend()
+    polys = np.zeros((3, n, 4), dtype=np.uint64)
+    polys[0, : len(az)] = az.limbs
+    polys[0, len(az) : len(az) + len(publics)] = publics.limbs
+    polys[1, : len(bz)] = bz.limbs
+    polys[2, : len(cz)] = cz.limbs
+    for p in polys:
+        be.fr_ntt(p, inverse=True, coset=False, out=p)
+        be.fr_ntt(p, inverse=False, coset=True, out=p)
+    a, b, c = polys
     z_inv = pow((pow(5, n, R) - 1) % R, -1, R)
-    h_coset = (cosets[0] * cosets[1] - cosets[2]) * z_inv
-    h = ntt(h_coset, inverse=True, coset=True)
-    if h[n - 1] != 0:
+    be.fr_mul(a, b, out=a)
+    be.fr_sub(a, c, out=a)
+    be.fr_scale(a, z_inv, out=a)
+    be.fr_ntt(a, inverse=True, coset=True, out=a)
+    if a[n - 1].any():
         raise CircuitError("the witness does not satisfy the R1CS (h has full degree)")
-    return h[: n - 1]
+    return FrArray._trusted(a[: n - 1])
