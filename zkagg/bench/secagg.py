@@ -148,7 +148,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     grid = [(10**4, 10)] if quick else [(10**4, 10), (10**4, 100), (10**6, 10), (10**6, 100)]
     out: dict[str, Any] = {"suite": "secagg", "quick": quick, "machine": machine_info(), "k": K, "rows": []}
     for d, n in grid:
-        repeat = 5 if d <= 10**4 else 3
+        repeat = 9 if d <= 10**4 else 7
         z_s, commit_s, z_bytes = zkagg_client_s(d, n, repeat)
         row: dict[str, Any] = {
             "d": d, "n": n, "k": K,
