@@ -76,9 +76,17 @@ static inline void mod_sub(fe o, const fe a, const fe b, const uint64_t *p) {
     o[0] = d0; o[1] = d1; o[2] = d2; o[3] = d3;
 }
 
+/* p - a for a != 0, 0 for a = 0: the difference masked, so no branch on a (subtracting from a
+ * literal zero let gcc turn the borrow handling into a jump) */
 static inline void mod_neg(fe o, const fe a, const uint64_t *p) {
-    fe z = {0, 0, 0, 0};
-    mod_sub(o, z, a, p);
+    uint64_t nz = a[0] | a[1] | a[2] | a[3];
+    uint64_t m = 0 - ((nz | (0 - nz)) >> 63); /* all ones iff a != 0 */
+    uint64_t d0, d1, d2, d3;
+    unsigned char br = __builtin_sub_overflow(p[0], a[0], &d0);
+    uint64_t y1 = p[1] - a[1]; unsigned char b1 = p[1] < a[1]; d1 = y1 - br; br = b1 | (y1 < br);
+    uint64_t y2 = p[2] - a[2]; unsigned char b2 = p[2] < a[2]; d2 = y2 - br; br = b2 | (y2 < br);
+    d3 = p[3] - a[3] - br; /* a < p: no borrow out */
+    o[0] = d0 & m; o[1] = d1 & m; o[2] = d2 & m; o[3] = d3 & m;
 }
 
 /* Portable CIOS Montgomery multiplication, "no-carry" variant: valid because the top limb of
