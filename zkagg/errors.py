@@ -15,6 +15,17 @@ class InputError(ZkaggError, ValueError):
     """Malformed input: the message names the parameter and what was expected."""
 
 
+def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    """`value` if it is an int (not a bool) in [low, high] (high None: no upper bound), else
+    InputError naming the parameter and its bound."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{name} must be an int, not {type(value).__name__}")
+    if value < low or (high is not None and value > high):
+        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise InputError(f"{name} must be {bound}, not {value}")
+    return value
+
+
 class LengthError(InputError):
     """An array or byte string has the wrong length or shape."""
 

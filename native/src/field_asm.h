@@ -197,17 +197,9 @@ static inline void mont_sqr_asm(fe o, const fe a, const uint64_t *p, uint64_t in
 
 /* t[0..7] = a * b, the full 512-bit product: rows of MULX with ADOX (low halves) and ADCX (high
  * halves) chains, as in mont_mul_asm without the reduction */
-static inline void wide_mul_asm(uint64_t *t, const fe a, const fe b) {
-    uint64_t p0, p1, p2, p3, p4, p5, p6, p7, lo, hi;
-    __asm__("movq (%[b]), %%rdx\n\t"
-            "mulxq (%[a]), %[p0], %[p1]\n\t"
-            "mulxq 8(%[a]), %[lo], %[p2]\n\t"
-            "addq %[lo], %[p1]\n\t"
-            "mulxq 16(%[a]), %[lo], %[p3]\n\t"
-            "adcq %[lo], %[p2]\n\t"
-            "mulxq 24(%[a]), %[lo], %[p4]\n\t"
-            "adcq %[lo], %[p3]\n\t"
-            "adcq $0, %[p4]\n\t"
+/* The full 512-bit product a * b into registers %[p0]..%[p7] (operands named a, b, p0..p7, lo,
+ * hi; clobbers rdx and the flags): MULX, with ADOX for low halves and ADCX for high halves.
+ * Shared by wide_mul_asm and the sparse products' multiply-accumulate (sparse.c). */
 #define FASM_WIDE_ROW(OFF, T0, T1, T2, T3, T4)                                                 \
     "movq " OFF "(%[b]), %%rdx\n\t"                                                           \
     "xorl %k[" T4 "], %k[" T4 "]\n\t"                                                         \
@@ -225,10 +217,23 @@ static inline void wide_mul_asm(uint64_t *t, const fe a, const fe b) {
     "movl $0, %k[lo]\n\t"                                                                     \
     "adcxq %[hi], %[" T4 "]\n\t"                                                              \
     "adoxq %[lo], %[" T4 "]\n\t"
-            FASM_WIDE_ROW("8", "p1", "p2", "p3", "p4", "p5")
-            FASM_WIDE_ROW("16", "p2", "p3", "p4", "p5", "p6")
-            FASM_WIDE_ROW("24", "p3", "p4", "p5", "p6", "p7")
-#undef FASM_WIDE_ROW
+#define FASM_WIDE_PRODUCT                                                                      \
+    "movq (%[b]), %%rdx\n\t"                                                                  \
+    "mulxq (%[a]), %[p0], %[p1]\n\t"                                                          \
+    "mulxq 8(%[a]), %[lo], %[p2]\n\t"                                                         \
+    "addq %[lo], %[p1]\n\t"                                                                   \
+    "mulxq 16(%[a]), %[lo], %[p3]\n\t"                                                        \
+    "adcq %[lo], %[p2]\n\t"                                                                   \
+    "mulxq 24(%[a]), %[lo], %[p4]\n\t"                                                        \
+    "adcq %[lo], %[p3]\n\t"                                                                   \
+    "adcq $0, %[p4]\n\t"                                                                      \
+    FASM_WIDE_ROW("8", "p1", "p2", "p3", "p4", "p5")                                           \
+    FASM_WIDE_ROW("16", "p2", "p3", "p4", "p5", "p6")                                          \
+    FASM_WIDE_ROW("24", "p3", "p4", "p5", "p6", "p7")
+
+static inline void wide_mul_asm(uint64_t *t, const fe a, const fe b) {
+    uint64_t p0, p1, p2, p3, p4, p5, p6, p7, lo, hi;
+    __asm__(FASM_WIDE_PRODUCT
             : [p0] "=&r"(p0), [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3), [p4] "=&r"(p4),
               [p5] "=&r"(p5), [p6] "=&r"(p6), [p7] "=&r"(p7), [lo] "=&r"(lo), [hi] "=&r"(hi)
             : [a] "r"(a), [b] "r"(b)

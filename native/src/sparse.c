@@ -25,36 +25,7 @@ typedef struct {
 static inline void sparse_mac(uint64_t acc[9], const uint64_t *a, const uint64_t *b) {
     uint64_t p0, p1, p2, p3, p4, p5, p6, p7, lo, hi;
     /* volatile: the result is the store to acc, so the outputs alone would let it be dropped */
-    __asm__ volatile("movq (%[b]), %%rdx\n\t"
-            "mulxq (%[a]), %[p0], %[p1]\n\t"
-            "mulxq 8(%[a]), %[lo], %[p2]\n\t"
-            "addq %[lo], %[p1]\n\t"
-            "mulxq 16(%[a]), %[lo], %[p3]\n\t"
-            "adcq %[lo], %[p2]\n\t"
-            "mulxq 24(%[a]), %[lo], %[p4]\n\t"
-            "adcq %[lo], %[p3]\n\t"
-            "adcq $0, %[p4]\n\t"
-#define SPARSE_ROW(OFF, T0, T1, T2, T3, T4)                                                    \
-    "movq " OFF "(%[b]), %%rdx\n\t"                                                           \
-    "xorl %k[" T4 "], %k[" T4 "]\n\t"                                                         \
-    "mulxq (%[a]), %[lo], %[hi]\n\t"                                                          \
-    "adoxq %[lo], %[" T0 "]\n\t"                                                              \
-    "adcxq %[hi], %[" T1 "]\n\t"                                                              \
-    "mulxq 8(%[a]), %[lo], %[hi]\n\t"                                                         \
-    "adoxq %[lo], %[" T1 "]\n\t"                                                              \
-    "adcxq %[hi], %[" T2 "]\n\t"                                                              \
-    "mulxq 16(%[a]), %[lo], %[hi]\n\t"                                                        \
-    "adoxq %[lo], %[" T2 "]\n\t"                                                              \
-    "adcxq %[hi], %[" T3 "]\n\t"                                                              \
-    "mulxq 24(%[a]), %[lo], %[hi]\n\t"                                                        \
-    "adoxq %[lo], %[" T3 "]\n\t"                                                              \
-    "movl $0, %k[lo]\n\t"                                                                     \
-    "adcxq %[hi], %[" T4 "]\n\t"                                                              \
-    "adoxq %[lo], %[" T4 "]\n\t"
-            SPARSE_ROW("8", "p1", "p2", "p3", "p4", "p5")
-            SPARSE_ROW("16", "p2", "p3", "p4", "p5", "p6")
-            SPARSE_ROW("24", "p3", "p4", "p5", "p6", "p7")
-#undef SPARSE_ROW
+    __asm__ volatile(FASM_WIDE_PRODUCT
             "addq %[p0], (%[acc])\n\t"
             "adcq %[p1], 8(%[acc])\n\t"
             "adcq %[p2], 16(%[acc])\n\t"
@@ -72,22 +43,8 @@ static inline void sparse_mac(uint64_t acc[9], const uint64_t *a, const uint64_t
 #else
 static inline void sparse_mac(uint64_t acc[9], const uint64_t *a, const uint64_t *b) {
     uint64_t p[8];
+    wide_mul_c(p, a, b);
     u128 t = 0;
-    for (int j = 0; j < 4; j++) {
-        t = (u128)a[j] * b[0] + (uint64_t)(t >> 64);
-        p[j] = (uint64_t)t;
-    }
-    p[4] = (uint64_t)(t >> 64);
-    for (int i = 1; i < 4; i++) {
-        uint64_t c = 0;
-        for (int j = 0; j < 4; j++) {
-            t = (u128)a[j] * b[i] + p[i + j] + c;
-            p[i + j] = (uint64_t)t;
-            c = (uint64_t)(t >> 64);
-        }
-        p[i + 4] = c;
-    }
-    t = 0;
     for (int k = 0; k < 8; k++) {
         t += (u128)acc[k] + p[k];
         acc[k] = (uint64_t)t;

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..bn254.field import FrArray
-from ..errors import InputError, LengthError
+from ..errors import InputError, LengthError, check_int
 from ..poseidon import merkle, poseidon_sponge_many
 
 
@@ -24,10 +24,8 @@ class ChunkLayout:
     chunk_len: int
 
     def __post_init__(self) -> None:
-        for name in ("n_elements", "chunk_len"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"{name} must be a positive int, got {value!r}")
+        check_int("n_elements", self.n_elements, 1)
+        check_int("chunk_len", self.chunk_len, 1)
 
     @property
     def n_chunks(self) -> int:

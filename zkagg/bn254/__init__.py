@@ -3,7 +3,7 @@
 `ZKAGG_BACKEND=reference` (or `use_backend("reference")`) runs the readable pure-Python twin.
 """
 
-from .backend import Backend, get_backend, make_backend, use_backend
+from .backend import Backend, get_backend, make_backend, native_module, use_backend
 from .constants import FQ_MODULUS, FR_MODULUS
 from .curve import G1Array, G1Point, G2Array, G2Point, fixed_base_mul, msm, msm_many
 from .field import FrArray, ntt
@@ -22,6 +22,7 @@ __all__ = [
     "make_backend",
     "msm",
     "msm_many",
+    "native_module",
     "ntt",
     "use_backend",
 ]

@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any, Literal, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from .. import native
 from ..errors import InputError
 from .limbs import Limbs
 
@@ -112,6 +114,15 @@ def make_backend(name: str) -> Backend:
 
 
 _current: Backend | None = None
+
+
+def native_module() -> ModuleType | None:
+    """The native module (`.ffi`, `.lib`) of the current backend's variant, or None when the
+    reference backend is in use: for kernels outside the Backend protocol (PRG, packing)."""
+    name = get_backend().name
+    if name == "reference":
+        return None
+    return native.load(name.partition("-")[2] or None)
 
 
 def get_backend() -> Backend:

@@ -10,21 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..errors import BudgetError, InputError
+from ..errors import BudgetError, InputError, check_int
 
 #: a packed element holds at most 253 bits, so it stays below r (r > 2^253)
 PACKED_BITS = 253
 #: slot sums are unpacked into uint64 and centred in int64 (decode)
 MAX_SLOT_BITS = 62
 
-
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low or (high is not None and value > high):
-        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
-        raise InputError(f"{name} must be in {bound}, got {value}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -42,8 +34,8 @@ class Quantization:
     clip: float = 4.0
 
     def __post_init__(self) -> None:
-        _check_int("bits", self.bits, 2, 48)
-        _check_int("frac_bits", self.frac_bits, 0, self.bits)
+        check_int("bits", self.bits, 2, 48)
+        check_int("frac_bits", self.frac_bits, 0, self.bits)
         if not (isinstance(self.clip, int | float) and math.isfinite(self.clip) and self.clip > 0):
             raise InputError(f"clip must be a finite float > 0, got {self.clip!r}")
         if 2 * self.offset >= 1 << self.bits:
@@ -81,12 +73,12 @@ class SecAggConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.job_id, bytes) or len(self.job_id) != 32:
             raise InputError("job_id must be 32 bytes")
-        _check_int("n_clients", self.n_clients, 2, 1 << 20)
-        _check_int("model_length", self.model_length, 1, 1 << 40)
-        _check_int("max_weight", self.max_weight, 1, 1 << 32)
-        _check_int("neighbours", self.neighbours, 1)
+        check_int("n_clients", self.n_clients, 2, 1 << 20)
+        check_int("model_length", self.model_length, 1, 1 << 40)
+        check_int("max_weight", self.max_weight, 1, 1 << 32)
+        check_int("neighbours", self.neighbours, 1)
         if self.threshold is not None:
-            _check_int("threshold", self.threshold, 1, self.degree)
+            check_int("threshold", self.threshold, 1, self.degree)
         if self.slot_bits > MAX_SLOT_BITS:
             raise BudgetError(
                 f"a slot needs {self.slot_bits} bits (bits={self.quantization.bits}, "

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..bn254 import native_module
 from ..bn254.field import FrArray
 from ..errors import BudgetError, InputError, LengthError, NativeError
 from . import packing
@@ -131,11 +132,11 @@ def encode(update: Update, weight: int, config: SecAggConfig, layout: Layout | N
 
 def _quantize_pack(flat: npt.NDArray[np.float64], weight: int, config: SecAggConfig) -> FrArray:
     q = config.quantization
-    lib = packing._native_lib()
-    if lib is None:
+    mod = native_module()
+    if mod is None:
         slots = quantize(flat, q) * np.uint64(weight)
         return packing.pack(slots, width=config.slot_bits, per=config.per_element)
-    ffi, c = lib
+    ffi, c = mod.ffi, mod.lib
     values = np.ascontiguousarray(flat, dtype=np.float64)
     out = np.empty((config.n_elements, 4), dtype=np.uint64)
     rc = c.zkagg_quantize_pack(ffi.from_buffer("uint64_t[]", out), ffi.from_buffer("double[]", values),

@@ -51,11 +51,6 @@ def public_key(raw: bytes, name: str = "public key") -> X25519PublicKey:
     return X25519PublicKey.from_public_bytes(raw)
 
 
-def _exchange(private: X25519PrivateKey, peer: bytes) -> bytes:
-    shared = private.exchange(public_key(peer))  # raises ValueError on a low-order peer key
-    return shared
-
-
 def new_mask_seed() -> int:
     return secrets.randbits(SEED_BITS)
 
@@ -76,7 +71,7 @@ def raw_public(private: X25519PrivateKey) -> bytes:
 def pair_seed(ctx: Context, mask_key: X25519PrivateKey, u: int, v: int, peer_public: bytes) -> bytes:
     """s_uv = HKDF(X25519(sk_u, pk_v), job ‖ round ‖ min(u,v) ‖ max(u,v)), equal on both sides."""
     try:
-        shared = _exchange(mask_key, peer_public)
+        shared = mask_key.exchange(public_key(peer_public))  # ValueError: a low-order key
     except ValueError as exc:
         raise ShareError(v, "mask public key is a low-order point") from exc
     return _hkdf(shared, ctx.info(b"mask", u, v))
@@ -84,7 +79,7 @@ def pair_seed(ctx: Context, mask_key: X25519PrivateKey, u: int, v: int, peer_pub
 
 def _share_cipher(ctx: Context, share_key: X25519PrivateKey, u: int, v: int, peer: bytes) -> ChaCha20Poly1305:
     try:
-        shared = _exchange(share_key, peer)
+        shared = share_key.exchange(public_key(peer))
     except ValueError as exc:
         raise ShareError(v, "share public key is a low-order point") from exc
     return ChaCha20Poly1305(_hkdf(shared, ctx.info(b"share", u, v)))

@@ -24,9 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .. import native
-from ..bn254 import FrArray, get_backend
-from ..errors import BudgetError, InputError, LengthError, NativeError
+from ..bn254 import FrArray, native_module
+from ..errors import BudgetError, InputError, LengthError, NativeError, check_int
 
 #: packed elements stay below 2^MAX_BITS < r
 MAX_BITS = 253
@@ -39,14 +38,14 @@ __all__ = ["MAX_BITS", "MAX_WIDTH", "max_per", "n_elements", "pack", "unpack"]
 
 def max_per(width: int) -> int:
     """The most slots of `width` bits one element holds: 253 // width."""
-    _check_int(width, "width", 1, MAX_WIDTH)
+    check_int("width", width, 1, MAX_WIDTH)
     return MAX_BITS // width
 
 
 def n_elements(count: int, per: int) -> int:
     """Elements needed for `count` values at `per` values per element: ceil(count / per)."""
-    _check_int(count, "count", 0, None)
-    _check_int(per, "per", 1, MAX_BITS)
+    check_int("count", count, 0)
+    check_int("per", per, 1, MAX_BITS)
     return -(-count // per)
 
 
@@ -55,8 +54,8 @@ def pack(values: npt.NDArray[np.uint64], *, width: int, per: int) -> FrArray:
     _check_layout(width, per)
     vals = _check_values(values)
     n_out = -(-len(vals) // per)
-    lib = _native_lib()
-    if lib is None:
+    mod = native_module()
+    if mod is None:
         ints = [int(v) for v in vals]
         _raise_if_too_wide(vals, width)
         return FrArray.from_ints(
@@ -64,7 +63,7 @@ def pack(values: npt.NDArray[np.uint64], *, width: int, per: int) -> FrArray:
         )
     out = np.empty((n_out, 4), dtype=np.uint64)
     if len(vals):
-        ffi, c = lib
+        ffi, c = mod.ffi, mod.lib
         rc = c.zkagg_pack(ffi.from_buffer("uint64_t[]", out), ffi.from_buffer("uint64_t[]", vals), len(vals), width, per)
         if rc == _ERR_OVERFLOW:
             _raise_if_too_wide(vals, width)
@@ -80,8 +79,8 @@ def unpack(elements: FrArray, count: int, *, width: int, per: int) -> npt.NDArra
     need = n_elements(count, per)
     if len(elements) != need:
         raise LengthError(f"{count} values at {per} per element need {need} elements, not {len(elements)}")
-    lib = _native_lib()
-    if lib is None:
+    mod = native_module()
+    if mod is None:
         ints = elements.to_ints()
         _raise_if_stray(ints, count, width, per)
         mask = (1 << width) - 1
@@ -90,7 +89,7 @@ def unpack(elements: FrArray, count: int, *, width: int, per: int) -> npt.NDArra
         )
     out = np.empty(count, dtype=np.uint64)
     if count:
-        ffi, c = lib
+        ffi, c = mod.ffi, mod.lib
         rc = c.zkagg_unpack(
             ffi.from_buffer("uint64_t[]", out), ffi.from_buffer("uint64_t[]", elements.limbs), count, width, per
         )
@@ -101,17 +100,9 @@ def unpack(elements: FrArray, count: int, *, width: int, per: int) -> npt.NDArra
 
 
 # ---- validation ----
-def _check_int(v: Any, name: str, lo: int, hi: int | None) -> None:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise InputError(f"{name} must be an int, not {type(v).__name__}")
-    if v < lo or (hi is not None and v > hi):
-        bound = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise InputError(f"{name} must be {bound}, not {v}")
-
-
 def _check_layout(width: Any, per: Any) -> None:
-    _check_int(width, "width", 1, MAX_WIDTH)
-    _check_int(per, "per", 1, MAX_BITS)
+    check_int("width", width, 1, MAX_WIDTH)
+    check_int("per", per, 1, MAX_BITS)
     if width * per > MAX_BITS:
         raise InputError(f"width * per = {width * per} must be <= {MAX_BITS} (per <= {MAX_BITS // width})")
 
@@ -148,11 +139,3 @@ def _check_rc(rc: int, what: str) -> None:
     if rc != _OK:
         raise NativeError(f"{what} failed in the native core (code {rc})")
 
-
-def _native_lib() -> tuple[Any, Any] | None:
-    """(ffi, lib) of the current bn254 backend's native variant, or None for the reference."""
-    name = get_backend().name
-    if name == "reference":
-        return None
-    mod = native.load(name.partition("-")[2] or None)
-    return mod.ffi, mod.lib

@@ -32,9 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import native
-from ..bn254 import FR_MODULUS, FrArray, get_backend
-from ..errors import InputError, LengthError, NativeError
+from ..bn254 import FR_MODULUS, FrArray, native_module
+from ..errors import InputError, LengthError, NativeError, check_int
 
 #: elements per stream block (one nonce each)
 BLOCK = 1024
@@ -58,10 +57,10 @@ def mask_stream(seed: bytes, n: int, *, start: int = 0) -> FrArray:
     _check_range(start, n)
     if n == 0:
         return FrArray.zeros(0)
-    lib = _native_lib()
-    if lib is None:
+    mod = native_module()
+    if mod is None:
         return FrArray.from_ints(_reference_stream(key, start, n))
-    ffi, c = lib
+    ffi, c = mod.ffi, mod.lib
     out = np.empty((n, 4), dtype=np.uint64)
     rc = c.zkagg_prg_fr(ffi.from_buffer("uint64_t[]", out), ffi.from_buffer("uint8_t[]", key), start, n)
     _check_rc(rc, "mask_stream")
@@ -92,14 +91,14 @@ def accumulate_masks(
     _check_range(start, n)
     if n == 0 or not keys:
         return FrArray._trusted(acc.limbs.copy())
-    lib = _native_lib()
-    if lib is None:
+    mod = native_module()
+    if mod is None:
         total = acc.to_ints()
         for key, sign in zip(keys, sign_list):
             for i, v in enumerate(_reference_stream(key, start, n)):
                 total[i] = (total[i] + sign * v) % FR_MODULUS
         return FrArray.from_ints(total)
-    ffi, c = lib
+    ffi, c = mod.ffi, mod.lib
     out = acc.limbs.copy()
     key_buf = bytearray(SEED_BYTES * len(keys))
     for i, key in enumerate(keys):
@@ -131,11 +130,8 @@ def _check_seed(seed: Any, name: str) -> bytes:
 
 
 def _check_range(start: Any, n: Any) -> None:
-    for name, v in (("n", n), ("start", start)):
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise InputError(f"{name} must be an int, not {type(v).__name__}")
-        if v < 0:
-            raise InputError(f"{name} must be >= 0, not {v}")
+    check_int("n", n, 0)
+    check_int("start", start, 0)
     if start + n >= INDEX_LIMIT:
         raise InputError(f"start + n = {start + n} must be below 2^64")
 
@@ -148,15 +144,6 @@ def _check_rc(rc: int, what: str) -> None:
 
 
 # ---- engines ----
-def _native_lib() -> tuple[Any, Any] | None:
-    """(ffi, lib) of the current bn254 backend's native variant, or None for the reference."""
-    name = get_backend().name
-    if name == "reference":
-        return None
-    mod = native.load(name.partition("-")[2] or None)
-    return mod.ffi, mod.lib
-
-
 def _reference_block(key: bytes, j: int, count: int) -> list[int]:
     """The first `count` elements of block j, straight from the specification."""
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
