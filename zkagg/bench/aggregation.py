@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..aggregation import AggregationJob, prove_round, slot_commitments, verify_round
+from ..aggregation import AggregationJob, prove_round, slots, verify_round
 from ..errors import ProofError
 from ..ledger import MemoryLedger
 from ..secagg import Quantization, SecAggConfig, simulate_round
@@ -51,7 +51,7 @@ def measure(n: int, d: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     proof = prove_round(job, pk, result, ledger)
     prove_s = time.perf_counter() - t0
-    if not verify_round(job, pk.vk, proof, slot_commitments(job, ledger, 0)):
+    if not verify_round(job, pk.vk, proof, slots(job, ledger, 0)):
         raise ProofError("the round proof does not verify")
     chunks = job.layout.n_chunks
     constraints = chunks * r1cs.n_constraints
@@ -64,6 +64,7 @@ def measure(n: int, d: int) -> dict[str, Any]:
         "r1cs_build_s": build_s,
         "setup_s": setup_s,
         "prove_s": prove_s,
+        "witness_s": sum(c.witness_s for c in proof.chunks),
         "us_per_client_param": prove_s / (n * d) * 1e6,
         "proving_key_mb": len(pk.to_bytes()) / 2**20,
     }
