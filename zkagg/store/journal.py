@@ -2,9 +2,9 @@
 
 Each entry is (kind, payload bytes) and is committed on its own before `append` returns: WAL mode
 with synchronous=FULL, so the commit is fsync'd. Entries form a hash chain (each row stores
-sha256(previous digest ‖ kind ‖ payload), the first one chained to the round's identity), so a
-torn, altered, reordered or truncated-in-the-middle journal is refused when it is read, never
-replayed. One process at a time: the file is locked while open (locking_mode=EXCLUSIVE), and the
+sha256(previous digest ‖ kind ‖ payload), the first one chained to the round's identity, and the
+last one's number and digest are kept as the head, updated in the same transaction), so an
+altered, reordered or truncated journal is refused when it is read, never replayed. One process at a time: the file is locked while open (locking_mode=EXCLUSIVE), and the
 lock dies with the process.
 
 Every failure — not a database, another round, a malformed row, a storage error — is a StoreError.
@@ -26,8 +26,8 @@ FORMAT = b"zkagg-journal/1"
 LOCK_TIMEOUT_S = 1.0
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS log (
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE log (
     seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, payload BLOB NOT NULL, digest BLOB NOT NULL
 );
 """
@@ -58,6 +58,8 @@ class Journal:
     def __init__(self, path: str | Path, identity: bytes) -> None:
         self.path = Path(path)
         self._identity = identity
+        # only a missing or empty file becomes a new journal: anything else must already be one
+        self._fresh = not self.path.exists() or self.path.stat().st_size == 0
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=LOCK_TIMEOUT_S)
         except sqlite3.Error as exc:
@@ -67,6 +69,9 @@ class Journal:
             self._count, self._last = 0, hashlib.sha256(identity).digest()
             for entry in self.entries():  # checks the whole chain once, keeping only its head
                 self._count, self._last = entry.seq, entry.digest
+            head = self._db.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()
+            if head is None or head[0] != self._head_value():
+                raise StoreError(f"journal {self.path.name}: its entries do not end where its head says")
         except sqlite3.Error as exc:
             self._db.close()
             raise StoreError(f"journal {self.path.name}: {exc}") from exc
@@ -77,21 +82,28 @@ class Journal:
     def _setup(self) -> None:
         db = self._db
         db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        if not self._fresh:  # checked before anything is written to the file
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables != {"meta", "log"}:
+                raise StoreError(f"{self.path.name} is not a zkagg journal")
         if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
             raise StoreError(f"journal {self.path.name}: the file system does not support WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("BEGIN IMMEDIATE")  # takes the exclusive lock now, not at the first append
         try:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            rows = dict(db.execute("SELECT key, value FROM meta").fetchall())
-            if not rows:
-                db.execute("INSERT INTO meta VALUES ('format', ?), ('identity', ?)", (FORMAT, self._identity))
-            elif rows.get("format") != FORMAT:
-                raise StoreError(f"{self.path.name} is not a zkagg journal of format {FORMAT.decode()}")
-            elif rows.get("identity") != self._identity:
-                raise StoreError(f"journal {self.path.name} belongs to another job or round")
+            if self._fresh:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                start = (0).to_bytes(8, "big") + hashlib.sha256(self._identity).digest()
+                db.execute("INSERT INTO meta VALUES ('format', ?), ('identity', ?), ('head', ?)",
+                           (FORMAT, self._identity, start))
+            else:
+                rows = dict(db.execute("SELECT key, value FROM meta").fetchall())
+                if rows.get("format") != FORMAT:
+                    raise StoreError(f"{self.path.name} is not a zkagg journal of format {FORMAT.decode()}")
+                if rows.get("identity") != self._identity:
+                    raise StoreError(f"journal {self.path.name} belongs to another job or round")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -123,12 +135,23 @@ class Journal:
         except sqlite3.Error as exc:
             raise StoreError(f"journal {self.path.name}: {exc}") from exc
 
+    def _head_value(self) -> bytes:
+        return self._count.to_bytes(8, "big") + self._last
+
     def append(self, kind: Kind, payload: bytes) -> None:
         """Record one entry; it is on disk when this returns."""
         digest = _chain(self._last, kind, payload)
         seq = self._count + 1
+        head = seq.to_bytes(8, "big") + digest
         try:
-            self._db.execute("INSERT INTO log VALUES (?, ?, ?, ?)", (seq, kind.value, payload, digest))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("INSERT INTO log VALUES (?, ?, ?, ?)", (seq, kind.value, payload, digest))
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'head'", (head,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
         except sqlite3.Error as exc:
             raise StoreError(f"journal {self.path.name}: cannot append: {exc}") from exc
         self._last, self._count = digest, seq
