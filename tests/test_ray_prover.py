@@ -90,3 +90,19 @@ def test_a_proof_that_does_not_verify_is_never_used(cluster, job, pk, monkeypatc
     other = result.aggregate + result.aggregate
     with pytest.raises(ProofError, match="does not verify"):
         next(prover.prove_chunks(witness, other, [0]))
+
+
+def test_bench_round_ray_reports_the_speedup(cluster, job, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import json
+
+    from zkagg.bench import aggregation
+    from zkagg.cli import main
+
+    monkeypatch.setattr(aggregation, "job_for", lambda n, d: job)  # three chunks, proved in seconds
+    out = tmp_path / "ray.json"
+    assert main(["bench", "round", "--quick", "--ray", "local", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    ray_row = result["ray"]
+    assert ray_row["chunks"] == 3 and ray_row["cluster_cpus"] == 2
+    assert ray_row["ray_1_worker_s"] > 0 and ray_row["ray_2_worker_s"] > 0
+    assert result["ray_speedup"] == ray_row["ray_1_worker_s"] / ray_row["ray_2_worker_s"]

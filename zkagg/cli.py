@@ -22,7 +22,8 @@ def _bench(args: argparse.Namespace) -> int:
         result = secagg.run(quick=args.quick)
         print(secagg.table(result))
     else:
-        result = aggregation.run(quick=args.quick)
+        options = {k: v for k, v in (("ray_address", args.ray), ("load", args.load)) if v}
+        result = aggregation.run(quick=args.quick, **options)
         print(aggregation.table(result))
     write_json(result, args.json)
     return 0
@@ -41,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="small sizes only")
     bench.add_argument("--json", metavar="PATH", help="write the results as one JSON object")
     bench.add_argument("--threads", type=int, help="threads for the native core (default: all CPUs)")
+    bench.add_argument("--ray", metavar="ADDRESS",
+                       help="round: prove on the Ray cluster at ADDRESS ('local' starts one here) with "
+                       "1 and 2 workers and report ray_speedup")
+    bench.add_argument("--load", action="store_true",
+                       help="round: one round of 100 clients x 10^5 parameters, reporting peak_rss_mb")
     bench.set_defaults(func=_bench)
     return parser
 
