@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from zkagg.bn254.field import FrArray
-from zkagg.errors import MessageFormatError, ProtocolError, StoreError
+from zkagg.errors import DropoutError, MessageFormatError, ProtocolError, StoreError
 from zkagg.ledger import MemoryLedger
 from zkagg.secagg import Client, SecAggConfig
 from zkagg.secagg.messages import KeyAdvert, encode
@@ -96,3 +96,27 @@ def test_an_altered_journal_is_refused(tmp_path: Path) -> None:
     journal.close()
     with pytest.raises(StoreError, match="entry 2"):
         DurableAggregator(config, ledger, 0, path)
+
+
+def test_a_round_that_failed_at_a_deadline_stays_failed_after_a_restart(tmp_path: Path) -> None:
+    config, ledger, clients = setup_round(tmp_path)
+    path = tmp_path / "round.db"
+    agg = DurableAggregator(config, ledger, 0, path)
+    out = [(c, m) for c in range(N) for m in clients[c].start()]
+    for deadline in range(3):
+        for _, msg in out:
+            agg.handle(msg)
+        out = [(c, r) for c, msg in agg.close(deadline) for r in clients[c].handle(msg)]
+    for c, msg in out:  # client 4 commits on the ledger but never uploads: no result can be released
+        if c != 4:
+            agg.handle(msg)
+    with pytest.raises(DropoutError, match="never uploaded"):
+        agg.close(3)
+    with pytest.raises(DropoutError):
+        agg.handle(out[-1][1])
+    agg.shutdown()
+    agg = DurableAggregator(config, ledger, 0, path)
+    assert agg.deadlines_passed == 3 and agg.result is None
+    with pytest.raises(DropoutError, match="never uploaded"):
+        agg.close(3)
+    agg.shutdown()

@@ -10,7 +10,9 @@ write reaches the ledger twice — and were one repeated, the ledger refuses it 
 
 Callers cannot know whether a step they asked for happened before a crash, so each step may be
 repeated: `handle` acknowledges a redelivered message without applying it again, `close(n)`
-returns deadline n's messages again if it has passed, and `publish` reuses stored proofs.
+returns deadline n's messages again if it has passed, and `publish` reuses stored proofs. A round
+that failed at a deadline (DropoutError, PrivacyError) stays failed: after a restart every step
+raises that error again.
 """
 
 from __future__ import annotations
@@ -183,6 +185,7 @@ class DurableAggregator:
             self._accepted: set[bytes] = set()  # sha256 of each accepted message
             self._outboxes: list[list[Outgoing]] = []  # what each passed deadline sent
             self._proofs: dict[int, ChunkProof] = {}
+            self._failed: ProtocolError | None = None  # the round stopped at a deadline
             self._replay()
         except BaseException:
             self.journal.close()
@@ -198,14 +201,25 @@ class DurableAggregator:
                     self.machine.handle(decode(entry.payload))
                     self._accepted.add(hashlib.sha256(entry.payload).digest())
                 elif entry.kind is Kind.CLOSE:
-                    self._outboxes.append(self.machine.close())
+                    self._close_machine()
                 elif entry.kind is Kind.PROOF:
                     proof = decode_proof(entry.payload)
                     self._proofs[proof.chunk] = proof
             except StoreError:
                 raise
             except ZkaggError as exc:
+                if exc is self._failed:
+                    continue  # the round failed at this deadline; every later step says so again
                 raise StoreError(f"journal entry {entry.seq} does not replay: {exc}") from exc
+
+    def _close_machine(self) -> list[Outgoing]:
+        try:
+            out = self.machine.close()
+        except ProtocolError as exc:  # too many dropouts, a split graph: the round cannot finish
+            self._failed = exc
+            raise
+        self._outboxes.append(out)
+        return out
 
     @property
     def stage(self) -> AggregatorStage:
@@ -235,6 +249,8 @@ class DurableAggregator:
         digest = hashlib.sha256(raw).digest()
         if digest in self._accepted:
             return False
+        if self._failed is not None:
+            raise self._failed
         if self._broken:
             raise StoreError("an earlier journal write failed: restart from the journal")
         self.machine.handle(decode(raw))  # a refused message raises here and leaves no trace
@@ -247,16 +263,14 @@ class DurableAggregator:
         what the aggregator sends; a deadline that has passed returns the same messages again."""
         if deadline < len(self._outboxes):
             return self._outboxes[deadline]
+        if self._failed is not None:
+            raise self._failed
         if deadline != len(self._outboxes):
             raise ProtocolError(f"deadline {deadline} comes after deadline {len(self._outboxes)}")
-        if self._broken:
-            raise StoreError("an earlier journal write failed: restart from the journal")
         # Journaled first: once a deadline has started to write to the ledger, a restart must finish
         # it before it takes any message of the stage that closed.
         self._append(Kind.CLOSE, b"")
-        out = self.machine.close()
-        self._outboxes.append(out)
-        return out
+        return self._close_machine()
 
     def publish(self, job: AggregationJob, pk: ProvingKey, *, prover: ChunkProver | None = None) -> bytes:
         """Prove the finished round (chunk proofs are journaled as they are made and reused after a
