@@ -7,11 +7,15 @@ import multiprocessing
 import secrets
 from concurrent.futures import ProcessPoolExecutor
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from zkagg.circuits.aggregation import ChunkCircuit, n_constraints
 
 from zkagg.aggregation import (
     AggregationJob,
+    ChunkLayout,
     chunk_output,
     context,
     prove_round,
@@ -170,3 +174,28 @@ def test_chunks_can_be_proved_in_other_processes(job, pk) -> None:  # noqa: ANN0
         proof = prove_round(job, pk, result, ledger, executor=pool)
     assert [c.chunk for c in proof.chunks] == [0, 1]
     assert verify_round(job, pk.vk, proof, slots(job, ledger, 9))
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(2, 5), chunk_len=st.integers(1, 40), depth=st.integers(1, 6))
+def test_the_closed_form_cost_is_the_circuits(n: int, chunk_len: int, depth: int) -> None:
+    circuit = ChunkCircuit(n=n, chunk_len=chunk_len, depth=depth, commitments=[0] * n, weights=[0] * n,
+                           slots=[[0] * chunk_len] * n, paths=[[0] * depth] * n)
+    assert count(circuit).n_constraints == n_constraints(n, chunk_len, depth)
+
+
+@pytest.mark.parametrize(("n", "d"), [(4, 10**3), (8, 10**5), (16, 10**5), (64, 10**4)])
+def test_fitting_jobs_fill_their_proving_domain(n: int, d: int) -> None:
+    config = SecAggConfig(job_id=bytes(32), n_clients=n, model_length=d, neighbours=3,
+                          quantization=Quantization(bits=16, frac_bits=12, clip=4.0), max_weight=1000)
+    job = AggregationJob.fitting(config, 19)
+    lay = job.layout
+
+    def rows(length: int) -> int:
+        depth = ChunkLayout(config.n_elements, length).depth
+        return n_constraints(n, length, depth) + 2 * n + 3
+
+    assert rows(lay.chunk_len) <= 1 << 19
+    assert lay.chunk_len == config.n_elements or rows(lay.chunk_len + 16) > 1 << 19
+    with pytest.raises(InputError):
+        AggregationJob.fitting(dataclasses.replace(config, n_clients=600), 12)
