@@ -141,30 +141,47 @@ def test_soundness_probes(job, pk) -> None:  # noqa: ANN001
 
 
 def test_a_wrong_witness_names_the_failing_constraint(job, pk) -> None:  # noqa: ANN001
-    ledger, result = run_round(job, 8, {})
+    ledger, result = run_round(job, 8, {2: DropPoint.AFTER_MASK_COMMITMENT})
     record = slots(job, ledger, 8)
     lay = job.layout
     vectors = [result.inputs[k] for k in range(N)]
     data = [lay.chunk(v, 0).to_ints() for v in vectors]
-    data[1][0] = (data[1][0] + 1) % FR_MODULUS  # the aggregator alters one client's element
     total = FrArray.from_ints([sum(col) % FR_MODULUS for col in zip(*data)])
-    circuit = job.circuit(context=context(job.config.job_id, 8, 0), commitments=list(record.commitments),
-                          weights=list(record.weights), output=chunk_output(record.total_weight, total),
-                          slots=data, paths=[lay.path(lay.leaves(v), 0) for v in vectors])
-    with pytest.raises(UnsatisfiedConstraintError, match="slot1"):
-        evaluate(circuit)
-    honest = [lay.chunk(v, 0) for v in vectors]
-    total = FrArray.from_ints([sum(col) % FR_MODULUS for col in zip(*(h.to_ints() for h in honest))])
-    assert evaluate(dataclasses.replace(circuit, slots=[h.to_ints() for h in honest],
-                                        output=chunk_output(record.total_weight, total)))
-    for n_claimed in (record.total_weight + 1, record.total_weight - 1):  # a wrong N: no witness
-        with pytest.raises(UnsatisfiedConstraintError, match="output"):
-            evaluate(dataclasses.replace(circuit, slots=[h.to_ints() for h in honest],
-                                         output=chunk_output(n_claimed, total)))
+    honest = job.circuit(context=context(job.config.job_id, 8, 0), commitments=list(record.commitments),
+                         weights=list(record.weights), output=chunk_output(record.total_weight, total),
+                         slots=data, paths=[lay.path(lay.leaves(v), 0) for v in vectors])
+    assert evaluate(honest)
+    altered_data = [list(d) for d in data]
+    altered_data[1][0] = (altered_data[1][0] + 1) % FR_MODULUS  # one client's element
+    altered_total = FrArray.from_ints([sum(col) % FR_MODULUS for col in zip(*altered_data)])
+    swapped = list(record.commitments)
+    swapped[2] = record.commitments[0]  # the dropped slot given a survivor's commitment
+    weights = list(record.weights)
+    weights[0] += 1
+    probes = {
+        "slot1": dict(slots=altered_data, output=chunk_output(record.total_weight, altered_total)),
+        "slot2": dict(commitments=swapped),
+        "output": dict(output=chunk_output(record.total_weight + 1, total)),  # a wrong N
+        "output ": dict(weights=weights),  # a wrong weight
+        "slot0": dict(context=context(job.config.job_id, 8, 1)),  # another chunk index
+    }
+    for label, change in probes.items():
+        with pytest.raises(UnsatisfiedConstraintError, match=label.strip()):
+            evaluate(dataclasses.replace(honest, **change))
+    with pytest.raises(UnsatisfiedConstraintError, match="context"):  # a context of 254+ bits
+        evaluate(dataclasses.replace(honest, context=FR_MODULUS - 1))
     tampered = dict(result.inputs)
     tampered[1] = tampered[1] + FrArray.from_ints([1] + [0] * (len(tampered[1]) - 1))
     with pytest.raises(ProtocolError, match="slot 1"):
         prove_round(job, pk, dataclasses.replace(result, inputs=tampered), ledger)
+    # an altered proof does not verify
+    proof = prove_round(job, pk, result, ledger)
+    chunk = proof.chunks[0]
+    publics = public_inputs(job.config.job_id, 8, 0, record, chunk.output)
+    g = chunk.proof
+    for bad in [dataclasses.replace(g, a=g.a + g.a), dataclasses.replace(g, c=g.a),
+                dataclasses.replace(g, a=-g.a), dataclasses.replace(g, b=g.b + g.b)]:
+        assert not verify(pk.vk, publics, bad)
 
 
 def test_chunks_can_be_proved_in_other_processes(job, pk) -> None:  # noqa: ANN001
