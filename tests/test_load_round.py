@@ -10,13 +10,11 @@ import pytest
 
 from zkagg.bench import aggregation
 from zkagg.cli import main
-from zkagg.errors import BudgetError
-from zkagg.secagg import SecAggConfig
 
 
 def test_bench_round_load_reports_peak_rss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(aggregation, "LOAD_SIZE", (6, 300))  # 34 elements: 3 chunks of 15
-    monkeypatch.setattr(aggregation, "LOAD_CHUNK_CONSTRAINTS", 1 << 13)
+    monkeypatch.setattr(aggregation, "LOG_DOMAIN", 13)
     out = tmp_path / "load.json"
     assert main(["bench", "round", "--load", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
@@ -25,12 +23,3 @@ def test_bench_round_load_reports_peak_rss(tmp_path: Path, monkeypatch: pytest.M
     assert 1 << 12 < load["chunk_constraints"] < 1 << 13
     assert 0 < load["peak_rss_mb_before_prove"] <= load["peak_rss_mb"] == result["peak_rss_mb"]
     assert load["within_limit"] and "rows" not in result
-
-
-def test_chunks_are_sized_to_the_constraint_budget() -> None:
-    config = SecAggConfig(job_id=bytes(32), n_clients=100, model_length=10**5, neighbours=10,
-                          quantization=aggregation.QUANTIZATION, max_weight=aggregation.MAX_WEIGHT)
-    assert config.n_elements == 14286
-    assert aggregation.chunk_len_within(config, 1 << 19) == 79  # 5 sponge blocks, 181 chunks, depth 8
-    with pytest.raises(BudgetError):
-        aggregation.chunk_len_within(config, 1 << 12)

@@ -98,7 +98,7 @@ def test_bench_round_ray_reports_the_speedup(cluster, job, tmp_path, monkeypatch
     from zkagg.bench import aggregation
     from zkagg.cli import main
 
-    monkeypatch.setattr(aggregation, "job_for", lambda n, d: job)  # three chunks, proved in seconds
+    monkeypatch.setattr(aggregation, "job_for", lambda n, d, log_domain: job)  # three chunks, proved in seconds
     out = tmp_path / "ray.json"
     assert main(["bench", "round", "--quick", "--ray", "local", "--json", str(out)]) == 0
     result = json.loads(out.read_text())

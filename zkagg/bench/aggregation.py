@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..aggregation import AggregationJob, RoundWitness, prove_round, slots, verify_round
-from ..errors import BudgetError, ProofError
+from ..errors import ProofError
 from ..ledger import MemoryLedger
 from ..secagg import Quantization, SecAggConfig, simulate_round
 from .timing import machine_info
@@ -29,36 +29,18 @@ QUANTIZATION = Quantization(bits=16, frac_bits=12, clip=4.0)
 MAX_WEIGHT = 1000
 #: (n, d) of the naive circom baseline
 NAIVE_SIZE = (4, 256)
-#: elements per chunk: chunk circuits of about 2^18–2^20 constraints at n = 4 … 16
-CHUNK_CONSTRAINTS = 1 << 19
-#: (n, d) of the Ray comparison, full and quick
-RAY_SIZE, RAY_SIZE_QUICK = (8, 10**5), (4, 10**4)
-#: (n, d) of the load round, its chunk circuits' size, and the resident memory it must stay below
-LOAD_SIZE, LOAD_CHUNK_CONSTRAINTS, LOAD_RSS_LIMIT_MB = (100, 10**5), 1 << 19, 8192
+#: chunks as long as a proving domain of 2^19 rows allows
+LOG_DOMAIN = 19
+#: (n, d, log domain) of the Ray comparison, full and quick (small chunks: several of them)
+RAY_SIZE, RAY_SIZE_QUICK = (8, 10**5, 19), (4, 10**4, 15)
+#: (n, d) of the load round, and the resident memory it must stay below
+LOAD_SIZE, LOAD_RSS_LIMIT_MB = (100, 10**5), 8192
 
 
-def job_for(n: int, d: int) -> AggregationJob:
+def job_for(n: int, d: int, log_domain: int | None = None) -> AggregationJob:
     config = SecAggConfig(job_id=secrets.token_bytes(32), n_clients=n, model_length=d,
                           quantization=QUANTIZATION, max_weight=MAX_WEIGHT, neighbours=min(10, n - 1))
-    # about 38.25 constraints per slot element with n + 1 sponges per chunk
-    chunk_len = max(16, min(config.n_elements, int(CHUNK_CONSTRAINTS / (38.25 * (n + 1))) // 16 * 16))
-    return AggregationJob(config, chunk_len)
-
-
-def chunk_len_within(config: SecAggConfig, budget: int) -> int:
-    """The longest chunk whose circuit stays below `budget` constraints. A chunk of 16·b − 1
-    elements costs b permutations of the width-17 sponge (612 constraints each) per slot and b for
-    the output (N and the chunk's sums), 242 per Merkle level per slot, and about 320 more."""
-    n = config.n_clients
-    for depth in range(1, 33):
-        blocks = (budget - 320 - n * (242 * depth + 1)) // (612 * (n + 1))
-        if blocks < 1:
-            break
-        chunk_len = min(16 * blocks - 1, config.n_elements)
-        chunks = -(-config.n_elements // chunk_len)
-        if max(1, (chunks - 1).bit_length()) <= depth:
-            return chunk_len
-    raise BudgetError(f"no chunk of n = {n} slots fits in {budget} constraints")
+    return AggregationJob.fitting(config, log_domain or LOG_DOMAIN)
 
 
 def finished_round(job: AggregationJob, pk: Any = None) -> tuple[MemoryLedger, Any]:
@@ -111,9 +93,7 @@ def measure(n: int, d: int) -> dict[str, Any]:
 def measure_load(n: int, d: int) -> dict[str, Any]:
     """One round of n clients × d parameters, every chunk proved and verified, and the peak
     resident memory of this process (run it first in a process: the peak is lifelong)."""
-    config = SecAggConfig(job_id=secrets.token_bytes(32), n_clients=n, model_length=d,
-                          quantization=QUANTIZATION, max_weight=MAX_WEIGHT, neighbours=min(10, n - 1))
-    job = AggregationJob(config, chunk_len_within(config, LOAD_CHUNK_CONSTRAINTS))
+    job = job_for(n, d)
     phases: dict[str, float] = {}
     t0 = time.perf_counter()
     ledger, result = finished_round(job)
@@ -136,14 +116,14 @@ def measure_load(n: int, d: int) -> dict[str, Any]:
             "rss_limit_mb": LOAD_RSS_LIMIT_MB, "within_limit": peak < LOAD_RSS_LIMIT_MB}
 
 
-def measure_ray(address: str, n: int, d: int) -> dict[str, Any]:
+def measure_ray(address: str, n: int, d: int, log_domain: int) -> dict[str, Any]:
     """One round proved on the Ray cluster at `address` ("local": start one here) with one worker,
     then with two; each after a warm-up chunk per worker (fetching the key is not timed)."""
     import ray
 
     from ..aggregation.ray_backend import RayProver, connect
 
-    job = job_for(n, d)
+    job = job_for(n, d, log_domain)
     pk = job.setup()
     ledger, result = finished_round(job)
     record = slots(job, ledger, result.round)
