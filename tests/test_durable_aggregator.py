@@ -120,3 +120,19 @@ def test_a_round_that_failed_at_a_deadline_stays_failed_after_a_restart(tmp_path
     with pytest.raises(DropoutError, match="never uploaded"):
         agg.close(3)
     agg.shutdown()
+
+
+def test_after_a_failed_journal_write_only_a_restart_continues(tmp_path: Path) -> None:
+    config, ledger, clients = setup_round(tmp_path)
+    path = tmp_path / "round.db"
+    agg = DurableAggregator(config, ledger, 0, path)
+    adverts = [encode(clients[c].start()[0]) for c in range(N)]
+    agg.handle(adverts[0])
+    agg.journal._db.close()  # the storage fails under it
+    with pytest.raises(StoreError, match="cannot append"):
+        agg.handle(adverts[1])  # applied in memory, not on disk: never acknowledged
+    with pytest.raises(StoreError, match="restart"):
+        agg.handle(adverts[2])
+    agg = DurableAggregator(config, ledger, 0, path)
+    assert agg.handle(adverts[0]) is False and agg.handle(adverts[1]) is True
+    agg.shutdown()

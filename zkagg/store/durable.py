@@ -3,10 +3,11 @@ a restart replays the journal through a fresh state machine.
 
 What is journaled (zkagg.store.journal), in order: each accepted client message (its wire bytes),
 each deadline (close, journaled before it runs), each ledger write the aggregator made with the
-ledger's answer, and each verified chunk proof. A restart replays messages and deadlines through a new `Aggregator`; its
-ledger writes are answered from the journal instead of being sent again. A write made just before
-a crash but not yet journaled is found by reading the ledger first (`JournaledLedger`), so no
-write reaches the ledger twice — and were one repeated, the ledger refuses it as a replay.
+ledger's answer, and each verified chunk proof. A restart replays messages and deadlines through
+a new `Aggregator`; its ledger writes are answered from the journal instead of being sent again.
+A write made just before a crash but not yet journaled is found by reading the ledger first
+(`JournaledLedger`), so no write reaches the ledger twice — and were one repeated, the ledger
+refuses it as a replay.
 
 Callers cannot know whether a step they asked for happened before a crash, so each step may be
 repeated: `handle` acknowledges a redelivered message without applying it again, `close(n)`
@@ -186,11 +187,11 @@ class DurableAggregator:
             self._outboxes: list[list[Outgoing]] = []  # what each passed deadline sent
             self._proofs: dict[int, ChunkProof] = {}
             self._failed: ProtocolError | None = None  # the round stopped at a deadline
+            self._broken = False  # a journal write failed: memory may be ahead of the disk
             self._replay()
         except BaseException:
             self.journal.close()
             raise
-        self._broken = False
 
     def _replay(self) -> None:
         # A deadline journaled last may have been cut short by a crash: replaying it finishes it,
@@ -218,6 +219,9 @@ class DurableAggregator:
         except ProtocolError as exc:  # too many dropouts, a split graph: the round cannot finish
             self._failed = exc
             raise
+        except StoreError:  # a ledger write could not be journaled
+            self._broken = True
+            raise
         self._outboxes.append(out)
         return out
 
@@ -239,7 +243,7 @@ class DurableAggregator:
         try:
             self.journal.append(kind, payload)
         except StoreError:
-            self._broken = True  # memory is ahead of the disk now; only a restart is safe
+            self._broken = True
             raise
 
     def handle(self, data: bytes | Message) -> bool:
