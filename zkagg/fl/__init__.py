@@ -1,0 +1,14 @@
+"""Federated learning over verifiable secure aggregation: the API FL code calls.
+
+    job = Job(model.state_dict(), n_clients=8, ledger=MemoryLedger())   # validates, one setup
+    published = job.run_round({client: (state_dict, n_samples), ...})  # proved and accepted
+    model.load_state_dict(published.model)
+
+`Job` (job.py) is the whole API; `checks` validates inputs eagerly; `demo` is `zkagg demo`
+(federated digits classification, which needs the demo extra: torch, scikit-learn, matplotlib).
+"""
+
+from ..secagg import DropPoint, Quantization
+from .job import AuditReport, Job, PublishedRound, default_chunk_len
+
+__all__ = ["AuditReport", "DropPoint", "Job", "PublishedRound", "Quantization", "default_chunk_len"]
