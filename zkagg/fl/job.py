@@ -98,7 +98,8 @@ class Job:
         self.clip_updates = bool(clip_updates)
         check_update(self.layout, self.config, template, who="template", clip=self.clip_updates)
         self.aggregation = AggregationJob(self.config, chunk_len or default_chunk_len(self.config))
-        if proving_key is not None and proving_key.vk.n_public != self.aggregation.r1cs.n_public:
+        r1cs = self.aggregation.r1cs
+        if proving_key is not None and (proving_key.n_wires, proving_key.vk.n_public) != (r1cs.n_wires, r1cs.n_public):
             raise InputError("proving_key: it was not made for this job's chunk circuit")
         self.proving_key = proving_key or self.aggregation.setup()
         self.ledger: Ledger = MemoryLedger() if ledger is None else ledger
