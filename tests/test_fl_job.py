@@ -11,9 +11,18 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from zkagg.aggregation import AggregationJob
 from zkagg.bn254.field import FrArray
-from zkagg.errors import BudgetError, DropoutError, InputError, LengthError, ProtocolError
+from zkagg.errors import (
+    BudgetError,
+    DropoutError,
+    InputError,
+    LedgerError,
+    LengthError,
+    ProtocolError,
+)
 from zkagg.fl import DropPoint, Job, Quantization
+from zkagg.groth16 import VerifyingKey
 from zkagg.ledger import MemoryLedger
 from zkagg.secagg import AggregatorStage, InProcessTransport, encode
 from zkagg.secagg.encoding import decode
@@ -127,13 +136,33 @@ def test_transport_agnostic_clients_and_aggregator(job: Job) -> None:
 
 # -- dropouts and failures --------------------------------------------------------------------
 
-def test_dropout_mid_round_is_recovered_and_audited(job: Job) -> None:
+def test_dropout_mid_round_is_recovered_accepted_and_audited(job: Job) -> None:
     updates = random_updates(11)
     published = job.run_round(updates, dropouts={1: DropPoint.AFTER_MASK_COMMITMENT})
     assert published.dropped == (1,) and published.survivors == (0, 2, 3)
     assert np.array_equal(published.mean, secure_sum_mean(job, updates, (0, 2, 3)))
+    assert job.ledger.model_hash(job.job_id, published.round) == published.model_hash == published.proof.model_hash
+    with pytest.raises(LedgerError, match="already accepted"):
+        job.ledger.accept_round(job.job_id, published.round, published.proof)
     report = job.audit()
     assert report.ok and published.round in report.rounds
+
+
+def test_a_ledger_factory_opens_the_job_once_the_key_exists() -> None:
+    seen = []
+
+    def factory(aggregation: AggregationJob, vk: VerifyingKey) -> MemoryLedger:
+        seen.append((aggregation.config.n_clients, vk.n_public))
+        ledger = MemoryLedger()
+        ledger.open_job(aggregation.config.job_id, 3, aggregation.config.max_weight,
+                        aggregation.verifier(vk))
+        return ledger
+
+    job = Job({"w": np.zeros(5)}, n_clients=3, max_weight=5, quantization=Q, ledger=factory)
+    assert seen == [(3, 2 * 3 + 2)]
+    assert job.run_round({c: ({"w": np.full(5, 0.25)}, 2) for c in range(3)}).model["w"][0] == 0.25
+    with pytest.raises(InputError, match="ledger"):
+        Job({"w": np.zeros(5)}, n_clients=3, ledger=object())  # type: ignore[arg-type]
 
 
 def test_a_round_that_fails_after_starting_is_abandoned_and_the_next_one_runs(job: Job) -> None:
@@ -221,8 +250,6 @@ def test_bad_dropouts_and_bad_clients_change_nothing(job: Job) -> None:
 
 
 def test_job_parameters_are_checked_before_the_setup(monkeypatch: pytest.MonkeyPatch) -> None:
-    from zkagg.aggregation import AggregationJob
-
     def no_setup(self: AggregationJob) -> None:
         raise AssertionError("setup ran before the parameters were checked")
 

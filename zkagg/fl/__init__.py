@@ -9,6 +9,6 @@
 """
 
 from ..secagg import DropPoint, Quantization
-from .job import AuditReport, Job, PublishedRound, default_chunk_len
+from .job import AuditReport, Job, LedgerFactory, PublishedRound
 
-__all__ = ["AuditReport", "DropPoint", "Job", "PublishedRound", "Quantization", "default_chunk_len"]
+__all__ = ["AuditReport", "DropPoint", "Job", "LedgerFactory", "PublishedRound", "Quantization"]

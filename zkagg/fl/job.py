@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..aggregation import AggregationJob, RoundProof, prove_round, slot_commitments, verify_round
-from ..errors import InputError, ProofError, ProtocolError
+from ..aggregation import AggregationJob, RoundProof, prove_round, slots, verify_round
+from ..errors import InputError, LedgerError, ProofError, ProtocolError
 from ..groth16 import ProvingKey, VerifyingKey
 from ..ledger import Ledger, MemoryLedger
 from ..secagg import Aggregator, Client, DropPoint, Quantization, SecAggConfig, simulate_round
@@ -31,17 +31,8 @@ from ..secagg.aggregator import RoundResult
 from ..secagg.encoding import Layout, Update, decode
 from .checks import check_client_id, check_template, check_update, check_updates
 
-#: constraints one chunk proof aims at: about 6 s of setup and 1 s per proof on two cores
-CHUNK_CONSTRAINTS = 1 << 18
-#: R1CS constraints per packed element and slot (width-17 Poseidon sponge, see circuits/aggregation.py)
-CONSTRAINTS_PER_ELEMENT = 38
-
-
-def default_chunk_len(config: SecAggConfig) -> int:
-    """Packed elements per chunk: the whole model when its circuit stays near CHUNK_CONSTRAINTS,
-    else chunks of that size (n slots plus the output are hashed per element)."""
-    budget = CHUNK_CONSTRAINTS // (CONSTRAINTS_PER_ELEMENT * (config.n_clients + 1))
-    return min(config.n_elements, max(16, budget))
+#: a ledger that opens the job itself once the job's key exists (e.g. one that deploys a contract)
+LedgerFactory = Callable[[AggregationJob, VerifyingKey], Ledger]
 
 
 @dataclass(frozen=True)
@@ -56,7 +47,7 @@ class PublishedRound:
     dropped: tuple[int, ...]  # committed a mask, never submitted: recovered from Shamir shares
     proof: RoundProof = field(repr=False)
     prove_seconds: float
-    model_hash: bytes | None = None  # what the ledger stored for the round, where it stores one
+    model_hash: bytes  # what the ledger stored for the round: sha256 over the proved chunk outputs
 
 
 @dataclass(frozen=True)
@@ -79,12 +70,18 @@ class Job:
     Everything is validated here, before the setup runs: the quantization budget
     (`n_clients × max_weight` sums must fit a packed slot, else BudgetError), the template, and
     the job's sizes. Pass `proving_key` to reuse a key from an earlier setup or a ceremony.
+    `chunk_len` (packed elements per chunk proof) defaults to the longest chunk that fits a proving
+    domain of 2^19 rows (`AggregationJob.fitting`): small models are one proof per round.
+
+    `ledger` is a ledger with `open_job(job_id, n_clients, max_weight, verifier)` (default: a new
+    `MemoryLedger`), or a factory `(aggregation_job, verifying_key) -> Ledger` for a ledger that
+    opens the job itself once the key exists.
 
     `clip_updates=False` (the default) refuses updates outside [-clip, clip] with a BudgetError;
     True clips them, as secure aggregation does.
     """
 
-    def __init__(self, template: Update, *, n_clients: int, ledger: Ledger | None = None,
+    def __init__(self, template: Update, *, n_clients: int, ledger: Ledger | LedgerFactory | None = None,
                  max_weight: int = 1000, quantization: Quantization | None = None,
                  neighbours: int = 10, threshold: int | None = None, chunk_len: int | None = None,
                  clip_updates: bool = False, job_id: bytes | None = None,
@@ -95,15 +92,17 @@ class Job:
             model_length=self.layout.size, quantization=quantization or Quantization(),
             max_weight=max_weight, neighbours=neighbours, threshold=threshold,
         )
+        if ledger is not None and not (hasattr(ledger, "open_job") or callable(ledger)):
+            raise InputError("ledger: expected a ledger with open_job(...) or a factory (job, vk) -> Ledger")
         self.clip_updates = bool(clip_updates)
         check_update(self.layout, self.config, template, who="template", clip=self.clip_updates)
-        self.aggregation = AggregationJob(self.config, chunk_len or default_chunk_len(self.config))
+        self.aggregation = (AggregationJob.fitting(self.config) if chunk_len is None
+                            else AggregationJob(self.config, chunk_len))
         r1cs = self.aggregation.r1cs
         if proving_key is not None and (proving_key.n_wires, proving_key.vk.n_public) != (r1cs.n_wires, r1cs.n_public):
             raise InputError("proving_key: it was not made for this job's chunk circuit")
         self.proving_key = proving_key or self.aggregation.setup()
-        self.ledger: Ledger = MemoryLedger() if ledger is None else ledger
-        _open_job(self.ledger, self)
+        self.ledger = _open_job(MemoryLedger() if ledger is None else ledger, self)
         self.next_round = 0
         self.rounds: list[PublishedRound] = []
 
@@ -166,10 +165,12 @@ class Job:
         start = time.perf_counter()
         proof = prove_round(self.aggregation, self.proving_key, result, self.ledger)
         seconds = time.perf_counter() - start
-        commitments = slot_commitments(self.aggregation, self.ledger, result.round)
-        if not verify_round(self.aggregation, self.verifying_key, proof, commitments):
+        record = slots(self.aggregation, self.ledger, result.round)
+        if not verify_round(self.aggregation, self.verifying_key, proof, record):
             raise ProofError(f"round {result.round}: the proof does not verify against the ledger")
-        model_hash = _accept(self.ledger, self, proof)
+        model_hash = self.ledger.accept_round(self.job_id, result.round, proof)
+        if model_hash != proof.model_hash:
+            raise LedgerError(f"round {result.round}: the ledger stored another model hash")
         mean = decode(proof.aggregate, proof.total_weight, self.config)
         published = PublishedRound(
             round=result.round, model=self.layout.unflatten(mean), mean=mean,
@@ -184,8 +185,8 @@ class Job:
 
     def audit(self) -> AuditReport:
         """Re-check every published round against the ledger: the proof verifies against the
-        commitments the ledger recorded, N is the survivors' recorded weights, and the published
-        model is the deterministic decoding of the proved aggregate."""
+        commitments and weights the ledger recorded, the ledger stored the proved model's hash,
+        and the published model is the deterministic decoding of the proved aggregate."""
         failures: dict[int, str] = {}
         for p in self.rounds:
             problem = self._audit_round(p)
@@ -198,12 +199,13 @@ class Job:
         outcome = self.ledger.outcome(cfg.job_id, p.round)
         if outcome is None or (outcome.survivors, outcome.dropped) != (p.survivors, p.dropped):
             return "survivors and dropped clients differ from the ledger's"
-        posted = self.ledger.submissions(cfg.job_id, p.round)
-        if sum(posted[u][1] for u in outcome.survivors) != p.proof.total_weight:
+        record = slots(self.aggregation, self.ledger, p.round)
+        if record.total_weight != p.total_weight:
             return "N differs from the survivors' weights on the ledger"
-        commitments = slot_commitments(self.aggregation, self.ledger, p.round)
-        if not verify_round(self.aggregation, self.verifying_key, p.proof, commitments):
-            return "the proof does not verify against the ledger's commitments"
+        if not verify_round(self.aggregation, self.verifying_key, p.proof, record):
+            return "the proof does not verify against the ledger's records"
+        if self.ledger.model_hash(cfg.job_id, p.round) != p.proof.model_hash:
+            return "the ledger's model hash is not the proved model's"
         if not np.array_equal(decode(p.proof.aggregate, p.proof.total_weight, cfg), p.mean):
             return "the published model is not the decoding of the proved aggregate"
         return None
@@ -213,14 +215,12 @@ class Job:
         return round
 
 
-def _open_job(ledger: Ledger, job: Job) -> None:
-    """Register the job on the ledger (slots, weight bound)."""
+def _open_job(ledger: Ledger | LedgerFactory, job: Job) -> Ledger:
+    """The ledger with the job opened on it: slots, weight bound and the round verifier."""
+    verifier = job.aggregation.verifier(job.verifying_key)
     opener = getattr(ledger, "open_job", None)
-    if opener is None:
-        raise InputError("ledger: it cannot open a job (no open_job method)")
-    opener(job.config.job_id, job.config.n_clients, job.config.max_weight)
-
-
-def _accept(ledger: Ledger, job: Job, proof: RoundProof) -> bytes | None:
-    """The ledger's acceptance of a verified round (the stored model hash), where it has one."""
-    return None
+    if opener is not None:
+        opener(job.job_id, job.config.n_clients, job.config.max_weight, verifier)
+        return ledger  # type: ignore[return-value]
+    assert callable(ledger)  # checked before the setup
+    return ledger(job.aggregation, job.verifying_key)
