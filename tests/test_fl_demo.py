@@ -62,6 +62,7 @@ def test_digits_split_is_seeded_label_skewed_and_complete() -> None:
         digits.load(n_clients=8, alpha=0)
 
 
+@training.one_thread()
 def test_local_training_is_deterministic_and_fedavg_is_the_weighted_mean() -> None:
     fed = digits.load(n_clients=3, seed=0)
     model = training.make_model(seed=1)

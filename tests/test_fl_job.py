@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
@@ -120,7 +121,8 @@ def test_transport_agnostic_clients_and_aggregator(job: Job) -> None:
     updates = random_updates(7)
     aggregator = job.aggregator()
     round = aggregator.ident.round
-    clients = {c: job.client(c, u, w, round=round) for c, (u, w) in updates.items()}
+    # numpy ints are fine as weights (the ledger gets Python ints)
+    clients = {c: job.client(c, u, np.int64(w), round=round) for c, (u, w) in updates.items()}
     net = InProcessTransport(aggregator, clients, alive=set(clients))  # messages cross as bytes
     for c in sorted(clients):
         net.send_to_aggregator(clients[c].start())
@@ -246,6 +248,8 @@ def test_bad_dropouts_and_bad_clients_change_nothing(job: Job) -> None:
         job.client(0, {"w": NAN_W, "b": np.zeros(3)}, 5, round=before)
     with pytest.raises(InputError, match="client id"):
         job.client(-1, numpy_template(), 5, round=before)
+    with pytest.raises(BudgetError, match="client 1: weight"):
+        job.client(1, numpy_template(), 0, round=before)
     assert job.next_round == before and job.ledger.mask_set(job.job_id, before) is None
 
 
@@ -285,3 +289,20 @@ def test_a_proving_key_is_reused_and_a_foreign_key_is_refused(job: Job) -> None:
     assert again.run_round(random_updates(30)).round == 0
     with pytest.raises(InputError, match="proving_key"):
         Job(numpy_template(), n_clients=N + 1, max_weight=100, quantization=Q, proving_key=job.proving_key)
+
+
+@settings(max_examples=30)
+@given(name=st.sampled_from(["w", "b"]), at=st.integers(0, 14), client=st.integers(0, N - 1),
+       bad=st.sampled_from([math.nan, math.inf, -math.inf]))
+def test_any_non_finite_value_is_named_where_it_is(job: Job, name: str, at: int, client: int,
+                                                   bad: float) -> None:
+    updates = random_updates(40)
+    tensor = updates[client][0][name].copy()
+    index = np.unravel_index(at % tensor.size, tensor.shape)
+    tensor[index] = bad
+    updates[client] = ({**updates[client][0], name: tensor}, updates[client][1])
+    before = job.next_round
+    where = re.escape(f"client {client} update['{name}'] at {tuple(int(i) for i in index)}")
+    with pytest.raises(InputError, match=f"{where}: value -?(nan|inf) is not finite"):
+        job.run_round(updates)
+    assert job.next_round == before and job.ledger.mask_set(job.job_id, before) is None

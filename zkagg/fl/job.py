@@ -28,7 +28,7 @@ from ..groth16 import ProvingKey, VerifyingKey
 from ..ledger import Ledger, MemoryLedger
 from ..secagg import Aggregator, Client, DropPoint, Quantization, SecAggConfig, simulate_round
 from ..secagg.aggregator import RoundResult
-from ..secagg.encoding import Layout, Update, decode
+from ..secagg.encoding import Layout, Update, check_weight, decode
 from .checks import check_client_id, check_template, check_update, check_updates
 
 #: a ledger that opens the job itself once the job's key exists (e.g. one that deploys a contract)
@@ -78,7 +78,8 @@ class Job:
     opens the job itself once the key exists.
 
     `clip_updates=False` (the default) refuses updates outside [-clip, clip] with a BudgetError;
-    True clips them, as secure aggregation does.
+    True clips them, as secure aggregation does. Every tensor of the template is averaged: leave
+    integer buffers (such as BatchNorm's num_batches_tracked) out of it.
     """
 
     def __init__(self, template: Update, *, n_clients: int, ledger: Ledger | LedgerFactory | None = None,
@@ -99,7 +100,8 @@ class Job:
         self.aggregation = (AggregationJob.fitting(self.config) if chunk_len is None
                             else AggregationJob(self.config, chunk_len))
         r1cs = self.aggregation.r1cs
-        if proving_key is not None and (proving_key.n_wires, proving_key.vk.n_public) != (r1cs.n_wires, r1cs.n_public):
+        shape = (r1cs.n_wires, r1cs.n_public)
+        if proving_key is not None and (proving_key.n_wires, proving_key.vk.n_public) != shape:
             raise InputError("proving_key: it was not made for this job's chunk circuit")
         self.proving_key = proving_key or self.aggregation.setup()
         self.ledger = _open_job(MemoryLedger() if ledger is None else ledger, self)
@@ -146,9 +148,13 @@ class Job:
         """A client's secure-aggregation state machine for `round` (the aggregator's), with its
         update checked against the template. Drive it with `start()` and `handle(message)`."""
         cid = check_client_id(client_id, self.config)
+        try:
+            w = check_weight(weight, self.config)
+        except InputError as err:
+            raise type(err)(f"client {cid}: {err}") from None
         flat = check_update(self.layout, self.config, update, who=f"client {cid} update",
                             clip=self.clip_updates)
-        return Client(self.config, self.ledger, cid, round, flat, weight, commit=self.aggregation.commit)
+        return Client(self.config, self.ledger, cid, round, flat, w, commit=self.aggregation.commit)
 
     def aggregator(self) -> Aggregator:
         """The aggregator's state machine for the next round; the round number (`.ident.round`,
