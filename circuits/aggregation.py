@@ -10,8 +10,7 @@ did not submit), and output. The verifying key is the job's own (one setup per j
 rebuilds every public input from what it recorded. Survivors (y_k), dropped slots (T_k) and empty
 slots (zeros) use the same constraints.
 
-Cost: n · (sponge(L) + depth · 242) + sponge(L + 1) + 2 + L + 254 + (32 − depth), with
-sponge(L) = 612 · ceil(L / 16) (width 17): about 38 constraints per slot element, divided by the
+Cost (`n_constraints`): about 38 constraints per slot element (width-17 sponge), divided by the
 packing factor per client-parameter.
 """
 
@@ -28,6 +27,18 @@ from .gadgets import merkle_root, sponge, to_bits
 CHUNK_BITS = 32
 #: bits of the whole context: below r, so its bit decomposition is unique and binds j
 CONTEXT_BITS = 253
+
+
+def n_constraints(n: int, chunk_len: int, depth: int) -> int:
+    """The chunk circuit's constraint count for n >= 2 slots (with one, the sums are no new
+    wires), in closed form (checked against the builder)."""
+    def sponge_cost(length: int) -> int:
+        return 612 * -(-length // 16)  # one width-17 permutation per 16 absorbed elements
+
+    per_slot = sponge_cost(chunk_len) + 242 * depth + 1  # leaf, Merkle path, root check
+    # the output: N and the L sums each made a wire, their sponge, its check; the context's
+    # 253-bit decomposition and the zero chunk-index bits above the path's
+    return n * per_slot + sponge_cost(chunk_len + 1) + chunk_len + 2 + (CONTEXT_BITS + 1) + (CHUNK_BITS - depth)
 
 
 @dataclass

@@ -7,11 +7,15 @@ import multiprocessing
 import secrets
 from concurrent.futures import ProcessPoolExecutor
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from zkagg.circuits.aggregation import ChunkCircuit, n_constraints
 
 from zkagg.aggregation import (
     AggregationJob,
+    ChunkLayout,
     chunk_output,
     context,
     prove_round,
@@ -137,30 +141,47 @@ def test_soundness_probes(job, pk) -> None:  # noqa: ANN001
 
 
 def test_a_wrong_witness_names_the_failing_constraint(job, pk) -> None:  # noqa: ANN001
-    ledger, result = run_round(job, 8, {})
+    ledger, result = run_round(job, 8, {2: DropPoint.AFTER_MASK_COMMITMENT})
     record = slots(job, ledger, 8)
     lay = job.layout
     vectors = [result.inputs[k] for k in range(N)]
     data = [lay.chunk(v, 0).to_ints() for v in vectors]
-    data[1][0] = (data[1][0] + 1) % FR_MODULUS  # the aggregator alters one client's element
     total = FrArray.from_ints([sum(col) % FR_MODULUS for col in zip(*data)])
-    circuit = job.circuit(context=context(job.config.job_id, 8, 0), commitments=list(record.commitments),
-                          weights=list(record.weights), output=chunk_output(record.total_weight, total),
-                          slots=data, paths=[lay.path(lay.leaves(v), 0) for v in vectors])
-    with pytest.raises(UnsatisfiedConstraintError, match="slot1"):
-        evaluate(circuit)
-    honest = [lay.chunk(v, 0) for v in vectors]
-    total = FrArray.from_ints([sum(col) % FR_MODULUS for col in zip(*(h.to_ints() for h in honest))])
-    assert evaluate(dataclasses.replace(circuit, slots=[h.to_ints() for h in honest],
-                                        output=chunk_output(record.total_weight, total)))
-    for n_claimed in (record.total_weight + 1, record.total_weight - 1):  # a wrong N: no witness
-        with pytest.raises(UnsatisfiedConstraintError, match="output"):
-            evaluate(dataclasses.replace(circuit, slots=[h.to_ints() for h in honest],
-                                         output=chunk_output(n_claimed, total)))
+    honest = job.circuit(context=context(job.config.job_id, 8, 0), commitments=list(record.commitments),
+                         weights=list(record.weights), output=chunk_output(record.total_weight, total),
+                         slots=data, paths=[lay.path(lay.leaves(v), 0) for v in vectors])
+    assert evaluate(honest)
+    altered_data = [list(d) for d in data]
+    altered_data[1][0] = (altered_data[1][0] + 1) % FR_MODULUS  # one client's element
+    altered_total = FrArray.from_ints([sum(col) % FR_MODULUS for col in zip(*altered_data)])
+    swapped = list(record.commitments)
+    swapped[2] = record.commitments[0]  # the dropped slot given a survivor's commitment
+    weights = list(record.weights)
+    weights[0] += 1
+    probes = {
+        "slot1": dict(slots=altered_data, output=chunk_output(record.total_weight, altered_total)),
+        "slot2": dict(commitments=swapped),
+        "output": dict(output=chunk_output(record.total_weight + 1, total)),  # a wrong N
+        "output ": dict(weights=weights),  # a wrong weight
+        "slot0": dict(context=context(job.config.job_id, 8, 1)),  # another chunk index
+    }
+    for label, change in probes.items():
+        with pytest.raises(UnsatisfiedConstraintError, match=label.strip()):
+            evaluate(dataclasses.replace(honest, **change))
+    with pytest.raises(UnsatisfiedConstraintError, match="context"):  # a context of 254+ bits
+        evaluate(dataclasses.replace(honest, context=FR_MODULUS - 1))
     tampered = dict(result.inputs)
     tampered[1] = tampered[1] + FrArray.from_ints([1] + [0] * (len(tampered[1]) - 1))
     with pytest.raises(ProtocolError, match="slot 1"):
         prove_round(job, pk, dataclasses.replace(result, inputs=tampered), ledger)
+    # an altered proof does not verify
+    proof = prove_round(job, pk, result, ledger)
+    chunk = proof.chunks[0]
+    publics = public_inputs(job.config.job_id, 8, 0, record, chunk.output)
+    g = chunk.proof
+    for bad in [dataclasses.replace(g, a=g.a + g.a), dataclasses.replace(g, c=g.a),
+                dataclasses.replace(g, a=-g.a), dataclasses.replace(g, b=g.b + g.b)]:
+        assert not verify(pk.vk, publics, bad)
 
 
 def test_chunks_can_be_proved_in_other_processes(job, pk) -> None:  # noqa: ANN001
@@ -170,3 +191,28 @@ def test_chunks_can_be_proved_in_other_processes(job, pk) -> None:  # noqa: ANN0
         proof = prove_round(job, pk, result, ledger, executor=pool)
     assert [c.chunk for c in proof.chunks] == [0, 1]
     assert verify_round(job, pk.vk, proof, slots(job, ledger, 9))
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(2, 5), chunk_len=st.integers(1, 40), depth=st.integers(1, 6))
+def test_the_closed_form_cost_is_the_circuits(n: int, chunk_len: int, depth: int) -> None:
+    circuit = ChunkCircuit(n=n, chunk_len=chunk_len, depth=depth, commitments=[0] * n, weights=[0] * n,
+                           slots=[[0] * chunk_len] * n, paths=[[0] * depth] * n)
+    assert count(circuit).n_constraints == n_constraints(n, chunk_len, depth)
+
+
+@pytest.mark.parametrize(("n", "d"), [(4, 10**3), (8, 10**5), (16, 10**5), (64, 10**4)])
+def test_fitting_jobs_fill_their_proving_domain(n: int, d: int) -> None:
+    config = SecAggConfig(job_id=bytes(32), n_clients=n, model_length=d, neighbours=3,
+                          quantization=Quantization(bits=16, frac_bits=12, clip=4.0), max_weight=1000)
+    job = AggregationJob.fitting(config, 19)
+    lay = job.layout
+
+    def rows(length: int) -> int:
+        depth = ChunkLayout(config.n_elements, length).depth
+        return n_constraints(n, length, depth) + 2 * n + 3
+
+    assert rows(lay.chunk_len) <= 1 << 19
+    assert lay.chunk_len == config.n_elements or rows(lay.chunk_len + 16) > 1 << 19
+    with pytest.raises(InputError):
+        AggregationJob.fitting(dataclasses.replace(config, n_clients=600), 12)

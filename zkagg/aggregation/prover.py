@@ -20,7 +20,7 @@ from typing import Any
 
 from ..bn254.field import FrArray
 from ..circuit import R1CS, compile_r1cs, evaluate
-from ..circuits.aggregation import CHUNK_BITS, CONTEXT_BITS, ChunkCircuit
+from ..circuits.aggregation import CHUNK_BITS, CONTEXT_BITS, ChunkCircuit, n_constraints
 from ..errors import InputError, ProtocolError, check_int
 from ..groth16 import Proof, ProvingKey, VerifyingKey, prove, setup, verify
 from ..ledger import Ledger, Slots, round_slots
@@ -41,6 +41,27 @@ class AggregationJob:
     def __post_init__(self) -> None:
         if self.layout.n_chunks > 1 << CHUNK_BITS:
             raise InputError("too many chunks for a 32-bit chunk index")
+
+    @classmethod
+    def fitting(cls, config: SecAggConfig, log_domain: int = 19) -> AggregationJob:
+        """The job whose chunks are as long as a proving domain of 2^log_domain rows allows
+        (a chunk one row over would double the prover's FFTs and key)."""
+        check_int("log_domain", log_domain, 10, 26)
+
+        def rows(chunk_len: int) -> int:
+            depth = ChunkLayout(config.n_elements, chunk_len).depth
+            return n_constraints(config.n_clients, chunk_len, depth) + 2 * config.n_clients + 3
+
+        if rows(config.n_elements) <= 1 << log_domain:
+            return cls(config, config.n_elements)  # one chunk
+        # chunk_len + 1 a multiple of 16: the output sponge (N, S_j) fills its last permutation
+        estimate = (1 << log_domain) // (38 * (config.n_clients + 1))
+        chunk_len = (min(config.n_elements - 1, estimate) - 15) // 16 * 16 + 15
+        while chunk_len >= 15 and rows(chunk_len) > 1 << log_domain:
+            chunk_len -= 16
+        if chunk_len < 15:
+            raise InputError(f"{config.n_clients} slots do not fit a domain of 2^{log_domain} rows")
+        return cls(config, chunk_len)
 
     @property
     def layout(self) -> ChunkLayout:

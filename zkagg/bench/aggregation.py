@@ -23,16 +23,14 @@ QUANTIZATION = Quantization(bits=16, frac_bits=12, clip=4.0)
 MAX_WEIGHT = 1000
 #: (n, d) of the naive circom baseline
 NAIVE_SIZE = (4, 256)
-#: elements per chunk: chunk circuits of about 2^18–2^20 constraints at n = 4 … 16
-CHUNK_CONSTRAINTS = 1 << 19
+#: chunks as long as a proving domain of 2^19 rows allows
+LOG_DOMAIN = 19
 
 
 def job_for(n: int, d: int) -> AggregationJob:
     config = SecAggConfig(job_id=secrets.token_bytes(32), n_clients=n, model_length=d,
                           quantization=QUANTIZATION, max_weight=MAX_WEIGHT, neighbours=min(10, n - 1))
-    # about 38.25 constraints per slot element with n + 1 sponges per chunk
-    chunk_len = max(16, min(config.n_elements, int(CHUNK_CONSTRAINTS / (38.25 * (n + 1))) // 16 * 16))
-    return AggregationJob(config, chunk_len)
+    return AggregationJob.fitting(config, LOG_DOMAIN)
 
 
 def measure(n: int, d: int) -> dict[str, Any]:
