@@ -82,9 +82,13 @@ def run(n_nodes: int, rounds: int, mods: list[Any] | None = None, spy: Callable[
     return workflow, ledger, seen
 
 
-def test_the_server_sees_only_zkagg_messages_and_gets_the_exact_mean() -> None:
+def test_the_server_sees_only_zkagg_messages_and_gets_the_exact_mean(monkeypatch: pytest.MonkeyPatch) -> None:
+    setups = []
+    real_setup = AggregationJob.setup
+    monkeypatch.setattr(AggregationJob, "setup", lambda job: setups.append(job) or real_setup(job))
     replies: list[Message] = []
     workflow, ledger, seen = run(3, 2, spy=replies.append)
+    assert len(setups) == 1  # one Groth16 setup for the job, reused every round
     assert sorted(workflow.rounds) == [1, 2] and workflow.halted == {}
     for reply in replies:
         assert not reply.has_error()
@@ -101,7 +105,7 @@ def test_the_server_sees_only_zkagg_messages_and_gets_the_exact_mean() -> None:
         for i, got in enumerate(record.parameters):
             plain = sum(p[i] * n for p, n in updates) / sum(n for _, n in updates)
             assert np.max(np.abs(got - plain)) <= 2.0 ** -(Q.frac_bits + 1) + 1e-12
-    # one setup for the job; each node kept its slot
+    # each node kept its slot
     assert len(workflow.slots) == 3 and sorted(workflow.slots.values()) == [0, 1, 2]
 
 

@@ -63,13 +63,14 @@ class ZkaggWorkflow:
 
     n_clients: the job's client slots (a node keeps its slot for the whole job). ledger: the
     ledger the clients use too; the workflow opens the job on it at the first round. The other
-    parameters are the job's (see SecAggConfig and AggregationJob). Everything is checked here,
-    the quantization budget included, before any round runs.
+    parameters are the job's (see SecAggConfig and AggregationJob; without a chunk_len, chunks
+    fill a 2^19-row proving domain, `AggregationJob.fitting`). Everything is checked here, the
+    quantization budget included, before any round runs.
     """
 
     def __init__(self, *, n_clients: int, ledger: Ledger, quantization: Quantization | None = None,
                  max_weight: int = 1 << 16, neighbours: int = 10, threshold: int | None = None,
-                 chunk_len: int = 64, job_id: bytes | None = None, timeout: float | None = None) -> None:
+                 chunk_len: int | None = None, job_id: bytes | None = None, timeout: float | None = None) -> None:
         self.job_id = job_id if job_id is not None else secrets.token_bytes(32)
         self.quantization = quantization if quantization is not None else Quantization()
         if not isinstance(self.quantization, Quantization):
@@ -80,7 +81,7 @@ class ZkaggWorkflow:
             job_id=self.job_id, n_clients=n_clients, quantization=self.quantization,
             max_weight=max_weight, neighbours=neighbours, threshold=threshold)
         SecAggConfig(model_length=1, **self._config_args)
-        self.chunk_len = check_int("chunk_len", chunk_len, 1)
+        self.chunk_len = check_int("chunk_len", chunk_len, 1) if chunk_len is not None else None
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
                                     or not timeout > 0):
             raise InputError(f"timeout must be None or a number of seconds > 0, not {timeout!r}")
@@ -99,7 +100,8 @@ class ZkaggWorkflow:
         """The job, made at the first round: setup once, job opened on the ledger."""
         if self.job is None:
             config = SecAggConfig(model_length=layout.size, **self._config_args)
-            job = AggregationJob(config, chunk_len=self.chunk_len)
+            job = (AggregationJob(config, chunk_len=self.chunk_len) if self.chunk_len is not None
+                   else AggregationJob.fitting(config))
             log.info("zkagg: Groth16 setup for job %s (%d constraints per chunk)",
                      self.job_id.hex()[:16], job.r1cs.n_constraints)
             pk = job.setup()
