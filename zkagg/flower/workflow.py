@@ -161,7 +161,7 @@ class ZkaggWorkflow:
                 contents = {s: RecordDict({RECORD: ConfigRecord({"messages": pack_messages(ms)})})
                             for s, ms in outgoing.items()}
                 self._exchange(grid, round, aggregator, contents, nodes, failures)
-        except (DropoutError, ProtocolError) as exc:
+        except ProtocolError as exc:  # DropoutError, PrivacyError: nothing is released
             log.error("zkagg: round %d halted: %s", round, exc)
             self.halted[round] = str(exc)
             return
