@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 import re
 
 import numpy as np
@@ -22,11 +23,11 @@ from zkagg.errors import (
     LengthError,
     ProtocolError,
 )
-from zkagg.fl import DropPoint, Job, Quantization
+from zkagg.fl import DropPoint, Job, JobParams, Quantization
 from zkagg.groth16 import VerifyingKey
 from zkagg.ledger import MemoryLedger
 from zkagg.secagg import AggregatorStage, InProcessTransport, encode
-from zkagg.secagg.encoding import decode
+from zkagg.secagg.encoding import Layout, decode
 
 N = 4
 Q = Quantization(bits=16, frac_bits=12, clip=4.0)
@@ -123,6 +124,9 @@ def test_transport_agnostic_clients_and_aggregator(job: Job) -> None:
     round = aggregator.ident.round
     # numpy ints are fine as weights (the ledger gets Python ints)
     clients = {c: job.client(c, u, np.int64(w), round=round) for c, (u, w) in updates.items()}
+    # a client elsewhere needs only the public parameters (they pickle; no key, no setup)
+    params = pickle.loads(pickle.dumps(job.params))
+    clients[3] = params.client(job.ledger, 3, *updates[3], round=round)
     net = InProcessTransport(aggregator, clients, alive=set(clients))  # messages cross as bytes
     for c in sorted(clients):
         net.send_to_aggregator(clients[c].start())
@@ -274,6 +278,11 @@ def test_job_parameters_are_checked_before_the_setup(monkeypatch: pytest.MonkeyP
         Job(numpy_template(), n_clients=1)
     with pytest.raises(InputError, match="job_id"):
         Job(numpy_template(), n_clients=4, job_id=b"short")
+
+
+def test_job_params_are_checked(job: Job) -> None:
+    with pytest.raises(InputError, match="layout"):
+        JobParams(job.config, Layout.of(np.zeros(3)), job.params.chunk_len)
 
 
 def test_clip_updates_clips_instead_of_refusing() -> None:

@@ -68,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", metavar="PATH", help="write the per-round table and final figures")
     demo.add_argument("--plot", metavar="PATH", default="zkagg-demo.png",
                       help="PNG of accuracy per round (default zkagg-demo.png)")
-    demo.add_argument("--rpc", metavar="URL", help="JSON-RPC node of the chain ledger "
-                      "(default: the embedded ledger)")
+    demo.add_argument("--rpc", metavar="URL", help="JSON-RPC node for the chain ledger "
+                      "(default: a ledger inside this process)")
     demo.set_defaults(func=_demo)
     return parser
 

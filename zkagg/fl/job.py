@@ -28,8 +28,9 @@ from ..groth16 import ProvingKey, VerifyingKey
 from ..ledger import Ledger, MemoryLedger
 from ..secagg import Aggregator, Client, DropPoint, Quantization, SecAggConfig, simulate_round
 from ..secagg.aggregator import RoundResult
-from ..secagg.encoding import Layout, Update, check_weight, decode
-from .checks import check_client_id, check_template, check_update, check_updates
+from ..secagg.encoding import Layout, Update, decode
+from .checks import check_template, check_update, check_updates
+from .params import JobParams
 
 #: a ledger that opens the job itself once the job's key exists (e.g. one that deploys a contract)
 LedgerFactory = Callable[[AggregationJob, VerifyingKey], Ledger]
@@ -87,18 +88,19 @@ class Job:
                  neighbours: int = 10, threshold: int | None = None, chunk_len: int | None = None,
                  clip_updates: bool = False, job_id: bytes | None = None,
                  proving_key: ProvingKey | None = None) -> None:
-        self.layout: Layout = check_template(template)
-        self.config = SecAggConfig(
+        layout = check_template(template)
+        config = SecAggConfig(
             job_id=secrets.token_bytes(32) if job_id is None else job_id, n_clients=n_clients,
-            model_length=self.layout.size, quantization=quantization or Quantization(),
+            model_length=layout.size, quantization=quantization or Quantization(),
             max_weight=max_weight, neighbours=neighbours, threshold=threshold,
         )
         if ledger is not None and not (hasattr(ledger, "open_job") or callable(ledger)):
             raise InputError("ledger: expected a ledger with open_job(...) or a factory (job, vk) -> Ledger")
-        self.clip_updates = bool(clip_updates)
-        check_update(self.layout, self.config, template, who="template", clip=self.clip_updates)
-        self.aggregation = (AggregationJob.fitting(self.config) if chunk_len is None
-                            else AggregationJob(self.config, chunk_len))
+        check_update(layout, config, template, who="template", clip=bool(clip_updates))
+        self.aggregation = (AggregationJob.fitting(config) if chunk_len is None
+                            else AggregationJob(config, chunk_len))
+        #: the public parameters: send them to clients that run elsewhere
+        self.params = JobParams(config, layout, self.aggregation.chunk_len, bool(clip_updates))
         r1cs = self.aggregation.r1cs
         shape = (r1cs.n_wires, r1cs.n_public)
         if proving_key is not None and (proving_key.n_wires, proving_key.vk.n_public) != shape:
@@ -107,6 +109,18 @@ class Job:
         self.ledger = _open_job(MemoryLedger() if ledger is None else ledger, self)
         self.next_round = 0
         self.rounds: list[PublishedRound] = []
+
+    @property
+    def config(self) -> SecAggConfig:
+        return self.params.config
+
+    @property
+    def layout(self) -> Layout:
+        return self.params.layout
+
+    @property
+    def clip_updates(self) -> bool:
+        return self.params.clip_updates
 
     @property
     def verifying_key(self) -> VerifyingKey:
@@ -145,16 +159,9 @@ class Job:
     # -- over any transport -----------------------------------------------------------------
 
     def client(self, client_id: int, update: Update, weight: int, *, round: int) -> Client:
-        """A client's secure-aggregation state machine for `round` (the aggregator's), with its
-        update checked against the template. Drive it with `start()` and `handle(message)`."""
-        cid = check_client_id(client_id, self.config)
-        try:
-            w = check_weight(weight, self.config)
-        except InputError as err:
-            raise type(err)(f"client {cid}: {err}") from None
-        flat = check_update(self.layout, self.config, update, who=f"client {cid} update",
-                            clip=self.clip_updates)
-        return Client(self.config, self.ledger, cid, round, flat, w, commit=self.aggregation.commit)
+        """A client's secure-aggregation state machine for `round` (the aggregator's), on this
+        job's ledger; `JobParams.client` makes the same elsewhere from `job.params`."""
+        return self.params.client(self.ledger, client_id, update, weight, round=round)
 
     def aggregator(self) -> Aggregator:
         """The aggregator's state machine for the next round; the round number (`.ident.round`,
