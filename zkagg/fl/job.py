@@ -41,7 +41,7 @@ class PublishedRound:
     """A round whose proof was verified and accepted on the ledger."""
 
     round: int
-    model: Any = field(repr=False)  # the global model S / N in the template's structure (arrays, tensors or a dict)
+    model: Any = field(repr=False)  # S / N in the template's structure: arrays, tensors or a dict
     mean: npt.NDArray[np.float64] = field(repr=False)  # the same, as one flat float64 vector
     total_weight: int  # N = Σ w_u over the survivors
     survivors: tuple[int, ...]
