@@ -35,8 +35,8 @@ def _demo(args: argparse.Namespace) -> int:
 
     config = demo.DemoConfig(rounds=args.rounds, seed=args.seed)
     console = Console()
-    with report.progress(console, config) as on_step:
-        result = demo.run(config, rpc=args.rpc, on_step=on_step)
+    with report.progress(console, config) as events:
+        result = demo.run(config, rpc=args.rpc, events=events)
     console.print(report.table(result))
     console.print(report.summary(result))
     report.plot(result, args.plot)

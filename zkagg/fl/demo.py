@@ -22,9 +22,6 @@ from ..ledger import Ledger, MemoryLedger
 from ..secagg import DropPoint
 from .job import Job
 
-#: called with a description before each step of the demo (for progress bars)
-OnStep = Callable[[str], None]
-
 
 @dataclass(frozen=True)
 class LocalTraining:
@@ -58,7 +55,7 @@ class DemoConfig:
         return min(self.dropout_round, self.rounds)
 
     def steps(self) -> int:
-        """Steps reported to OnStep: setup, each client's training and each aggregation, audit."""
+        """Steps reported to Events.step: setup, each client's training and aggregation, audit."""
         return 1 + self.rounds * (self.n_clients + 1) + 1
 
 
@@ -74,6 +71,20 @@ class RoundRow:
     round_s: float  # secure aggregation + proof + verification + acceptance
     gas: int | None  # gas of the acceptance, where the ledger is a chain
     max_error: float  # max |proved mean − float weighted mean of the same updates|
+
+
+def _ignore(_: object) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Events:
+    """What the demo reports while it runs (for progress bars): `step` before each step (the
+    setup, each client's training, each round's aggregation, the audit), `round_done` after each
+    round with its row of the table."""
+
+    step: Callable[[str], None] = _ignore
+    round_done: Callable[[RoundRow], None] = _ignore
 
 
 @dataclass
@@ -115,7 +126,7 @@ def make_ledger(rpc: str | None) -> tuple[Ledger, str]:
     return MemoryLedger(), "in-memory ledger"
 
 
-def run(config: DemoConfig, *, rpc: str | None = None, on_step: OnStep | None = None) -> DemoResult:
+def run(config: DemoConfig, *, rpc: str | None = None, events: Events | None = None) -> DemoResult:
     """Run the demo (needs torch and scikit-learn) and return its figures."""
     try:
         import sklearn  # noqa: F401
@@ -126,12 +137,13 @@ def run(config: DemoConfig, *, rpc: str | None = None, on_step: OnStep | None = 
                          "install zkagg with its demo extra") from None
 
     with training.one_thread():
-        return _run(config, rpc, on_step or (lambda _: None))
+        return _run(config, rpc, events or Events())
 
 
-def _run(config: DemoConfig, rpc: str | None, step: OnStep) -> DemoResult:
+def _run(config: DemoConfig, rpc: str | None, events: Events) -> DemoResult:
     from . import digits, training
 
+    step = events.step
     started = time.perf_counter()
     ledger, ledger_name = make_ledger(rpc)
     fed = digits.load(n_clients=config.n_clients, alpha=config.alpha, seed=config.seed)
@@ -166,13 +178,15 @@ def _run(config: DemoConfig, rpc: str | None, step: OnStep) -> DemoResult:
         baseline = training.fedavg([float_states[c] for c in kept], [updates[c][1] for c in kept])
         exact = np.average([job.layout.flatten(updates[c][0]) for c in kept], axis=0,
                            weights=[updates[c][1] for c in kept])
-        rows.append(RoundRow(
+        row = RoundRow(
             round=r + 1, accuracy=training.accuracy(model, private, fed.test),
             fedavg_accuracy=training.accuracy(model, baseline, fed.test),
             survivors=len(kept), dropped=list(published.dropped), total_weight=published.total_weight,
             prove_s=published.prove_seconds, round_s=round_s, gas=None,
             max_error=float(np.max(np.abs(published.mean - exact))),
-        ))
+        )
+        rows.append(row)
+        events.round_done(row)
 
     step("audit: every round's proof against the ledger")
     audit = job.audit()

@@ -11,25 +11,33 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .demo import DemoConfig, DemoResult, OnStep
+from .demo import DemoConfig, DemoResult, Events, RoundRow
 
 
 @contextmanager
-def progress(console: Console, config: DemoConfig) -> Iterator[OnStep]:
-    """A progress bar over the demo's steps; yields the OnStep callback that advances it."""
+def progress(console: Console, config: DemoConfig) -> Iterator[Events]:
+    """Two progress bars (proved rounds, and every step with the current one named) and a line
+    per round as it is accepted; yields the Events that drive them."""
     columns = (TextColumn("{task.description:<58}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task("starting", total=config.steps())
+        rounds = bar.add_task("rounds proved and accepted", total=config.rounds)
+        steps = bar.add_task("starting", total=config.steps())
         started = False
 
-        def on_step(description: str) -> None:
+        def step(description: str) -> None:
             nonlocal started
-            bar.update(task, description=description, advance=1 if started else 0)
+            bar.update(steps, description=description, advance=1 if started else 0)
             started = True
 
-        yield on_step
-        bar.update(task, description="done", completed=config.steps())
+        def round_done(row: RoundRow) -> None:
+            bar.advance(rounds)
+            bar.console.print(
+                f"round {row.round}: accuracy {_pct(row.accuracy)} (FedAvg {_pct(row.fedavg_accuracy)}), "
+                f"proof {row.prove_s:.2f} s, dropped {row.dropped or '-'}")
+
+        yield Events(step, round_done)
+        bar.update(steps, description="done", completed=config.steps())
 
 
 def _pct(x: float) -> str:
