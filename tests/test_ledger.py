@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from zkagg.bn254.constants import FR_MODULUS
-from zkagg.errors import LedgerError
-from zkagg.ledger import MemoryLedger, Outcome
+from zkagg.errors import LedgerError, ProofRejectedError
+from zkagg.ledger import MemoryLedger, Outcome, Slots
 
 JOB = b"j" * 32
 
@@ -78,3 +78,40 @@ def test_submissions_are_checked_and_close_once() -> None:
     with pytest.raises(LedgerError):
         led.close_submissions(JOB, 0)
     assert led.outcome(JOB, 0) == Outcome((0,), (1,))
+
+
+class _Verifier:
+    """Accepts a proof equal to b"ok" for slots it records; the real one is `JobVerifier`."""
+
+    empty_commitment = 99
+
+    def __init__(self) -> None:
+        self.seen: list[Slots] = []
+
+    def model_hash(self, round: int, slots: Slots, proof: object) -> bytes | None:
+        self.seen.append(slots)
+        return b"h" * 32 if proof == b"ok" else None
+
+
+def test_rounds_are_accepted_against_the_ledgers_own_slots() -> None:
+    led, verifier = MemoryLedger(), _Verifier()
+    led.open_job(JOB, n_clients=4, max_weight=100, verifier=verifier)
+    led.post_mask_set(JOB, 0, 0, (0, 1, 2))
+    for c in (0, 1, 2):
+        led.post_mask_commitment(JOB, 0, 0, c, 10 + c)
+    led.close_masking(JOB, 0, 0)
+    with pytest.raises(LedgerError, match="not closed"):
+        led.accept_round(JOB, 0, b"ok")
+    led.post_submission(JOB, 0, 0, 5, 7)
+    led.post_submission(JOB, 0, 2, 6, 3)
+    led.close_submissions(JOB, 0)
+    with pytest.raises(ProofRejectedError):
+        led.accept_round(JOB, 0, b"forged")
+    assert led.model_hash(JOB, 0) is None
+    assert led.accept_round(JOB, 0, b"ok") == b"h" * 32 == led.model_hash(JOB, 0)
+    # survivors: c_u and w_u; the dropped client 1: e_1 and weight 0; slot 3: the empty commitment
+    assert verifier.seen[-1] == Slots((5, 11, 6, 99), (7, 0, 3, 0)) and verifier.seen[-1].total_weight == 10
+    with pytest.raises(LedgerError, match="replay"):
+        led.accept_round(JOB, 0, b"ok")
+    with pytest.raises(LedgerError, match="no verifier"):
+        ledger().accept_round(JOB, 0, b"ok")

@@ -103,3 +103,7 @@ class PrivacyError(ProtocolError):
 
 class LedgerError(ZkaggError):
     """The ledger refused a write: a replay, a write after the deadline, or an unknown party."""
+
+
+class ProofRejectedError(LedgerError):
+    """The ledger refused a round: its proofs do not verify against the slots it recorded."""

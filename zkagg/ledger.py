@@ -1,5 +1,5 @@
-"""The ledger a round is fixed on: mask sets, mask commitments e_u, submissions (c_u, w_u), and
-the survivors U / dropped D.
+"""The ledger a round is fixed on: mask sets, mask commitments e_u, submissions (c_u, w_u), the
+survivors U / dropped D, and the accepted model hash of each proved round.
 
 The protocol talks to this interface only. `MemoryLedger` keeps it in memory for simulations and
 tests; the contract-backed ledger records the same facts on-chain with the same rules. Every write
@@ -10,10 +10,10 @@ ledger as it was.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from .bn254.constants import FR_MODULUS
-from .errors import LedgerError
+from .errors import LedgerError, ProofRejectedError
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,31 @@ class Outcome:
     dropped: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class Slots:
+    """Per client slot, what a round's chunk proofs are checked against: the commitment a_k (c_k
+    for a survivor, e_k for a dropped client, the job's empty commitment otherwise) and the weight
+    w_k (0 unless k survived)."""
+
+    commitments: tuple[int, ...]
+    weights: tuple[int, ...]
+
+    @property
+    def total_weight(self) -> int:
+        return sum(self.weights)
+
+
+class RoundVerifier(Protocol):
+    """A job's proof check, as the ledger uses it (`AggregationJob.verifier(vk)` makes one)."""
+
+    @property
+    def empty_commitment(self) -> int: ...
+
+    def model_hash(self, round: int, slots: Slots, proof: Any) -> bytes | None:
+        """The proved model's hash, or None if the proof does not prove it for these slots."""
+        ...
+
+
 class Ledger(Protocol):
     def post_mask_set(self, job_id: bytes, round: int, attempt: int, members: tuple[int, ...]) -> None: ...
     def post_mask_commitment(self, job_id: bytes, round: int, attempt: int, client: int, digest: int) -> None: ...
@@ -41,6 +66,22 @@ class Ledger(Protocol):
     def close_submissions(self, job_id: bytes, round: int) -> Outcome: ...
     def submissions(self, job_id: bytes, round: int) -> dict[int, tuple[int, int]]: ...
     def outcome(self, job_id: bytes, round: int) -> Outcome | None: ...
+    def accept_round(self, job_id: bytes, round: int, proof: Any) -> bytes: ...
+    def model_hash(self, job_id: bytes, round: int) -> bytes | None: ...
+
+
+def round_slots(ledger: Ledger, job_id: bytes, round: int, n_clients: int, empty: int) -> Slots:
+    """The slots of a closed round, from the ledger's records alone."""
+    outcome = ledger.outcome(job_id, round)
+    if outcome is None:
+        raise LedgerError("submissions are not closed for this round")
+    posted, masks = ledger.submissions(job_id, round), ledger.mask_commitments(job_id, round)
+    commitments, weights = [empty] * n_clients, [0] * n_clients
+    for k in outcome.survivors:
+        commitments[k], weights[k] = posted[k]
+    for k in outcome.dropped:
+        commitments[k] = masks[k]
+    return Slots(tuple(commitments), tuple(weights))
 
 
 @dataclass
@@ -52,12 +93,14 @@ class _Round:
     commitments: dict[int, int] = field(default_factory=dict)  # of the current attempt
     submissions: dict[int, tuple[int, int]] = field(default_factory=dict)
     outcome: Outcome | None = None
+    model_hash: bytes | None = None
 
 
 @dataclass(frozen=True)
 class _Job:
     n_clients: int
     max_weight: int
+    verifier: RoundVerifier | None
 
 
 class MemoryLedger:
@@ -67,10 +110,12 @@ class MemoryLedger:
         self._jobs: dict[bytes, _Job] = {}
         self._rounds: dict[tuple[bytes, int], _Round] = {}
 
-    def open_job(self, job_id: bytes, n_clients: int, max_weight: int) -> None:
+    def open_job(self, job_id: bytes, n_clients: int, max_weight: int,
+                 verifier: RoundVerifier | None = None) -> None:
+        """A new job; without a verifier it records rounds but accepts no proof."""
         if job_id in self._jobs:
             raise LedgerError(f"job {job_id.hex()} already exists")
-        self._jobs[job_id] = _Job(n_clients, max_weight)
+        self._jobs[job_id] = _Job(n_clients, max_weight, verifier)
 
     def _job(self, job_id: bytes) -> _Job:
         job = self._jobs.get(job_id)
@@ -149,6 +194,25 @@ class MemoryLedger:
 
     def outcome(self, job_id: bytes, round: int) -> Outcome | None:
         return self._round(job_id, round).outcome
+
+    def accept_round(self, job_id: bytes, round: int, proof: Any) -> bytes:
+        """Verify a round's proofs against the slots this ledger recorded; record and return the
+        model hash. Refused (and nothing recorded) if the round is not closed, already accepted,
+        or the proof does not verify."""
+        job, rd = self._job(job_id), self._round(job_id, round)
+        if job.verifier is None:
+            raise LedgerError(f"job {job_id.hex()} has no verifier")
+        if rd.model_hash is not None:
+            raise LedgerError(f"round {round} is already accepted (replay)")
+        slots = round_slots(self, job_id, round, job.n_clients, job.verifier.empty_commitment)
+        digest = job.verifier.model_hash(round, slots, proof)
+        if digest is None:
+            raise ProofRejectedError(f"the proof of round {round} does not verify against the ledger")
+        rd.model_hash = digest
+        return digest
+
+    def model_hash(self, job_id: bytes, round: int) -> bytes | None:
+        return self._round(job_id, round).model_hash
 
 
 def _check_digest(digest: int) -> None:

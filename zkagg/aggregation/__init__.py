@@ -4,12 +4,17 @@ from .chunks import ChunkLayout
 from .prover import (
     AggregationJob,
     ChunkProof,
+    JobVerifier,
     RoundProof,
+    chunk_output,
+    context,
+    model_hash,
     prove_round,
     public_inputs,
-    slot_commitments,
+    slots,
     verify_round,
 )
 
-__all__ = ["AggregationJob", "ChunkLayout", "ChunkProof", "RoundProof", "prove_round",
-           "public_inputs", "slot_commitments", "verify_round"]
+__all__ = ["AggregationJob", "ChunkLayout", "ChunkProof", "JobVerifier", "RoundProof",
+           "chunk_output", "context", "model_hash", "prove_round", "public_inputs", "slots",
+           "verify_round"]

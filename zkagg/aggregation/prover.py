@@ -1,27 +1,30 @@
 """A job's aggregation statement and the round prover: from the aggregator's result after unmasking
 to verified chunk proofs and the published aggregate.
 
-Slots are the job's client slots. Slot k holds y_k with commitment c_k if client k submitted (U),
-T_k with e_k if it dropped after committing its mask (D), and the zero vector with the job's empty
-commitment otherwise — exactly what the ledger recorded, so a verifier rebuilds the public inputs
-from the ledger alone (`slot_commitments`).
+Slots are the job's client slots. Slot k holds y_k with commitment c_k and weight w_k if client k
+submitted (U), T_k with e_k and weight 0 if it dropped after committing its mask (D), and the zero
+vector with the job's empty commitment and weight 0 otherwise — exactly what the ledger recorded,
+so a verifier rebuilds the public inputs from the ledger alone (`slots`). The published model is
+(S, N); its hash is sha256 over the chunk outputs sponge(N, S_j).
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from ..bn254.field import FrArray
 from ..circuit import R1CS, compile_r1cs, evaluate
-from ..circuits.aggregation import CHUNK_BITS, ChunkCircuit
-from ..errors import InputError, ProtocolError
+from ..circuits.aggregation import CHUNK_BITS, CONTEXT_BITS, ChunkCircuit, n_constraints
+from ..errors import InputError, ProtocolError, check_int
 from ..groth16 import Proof, ProvingKey, VerifyingKey, prove, setup, verify
-from ..ledger import Ledger
-from ..poseidon import poseidon_sponge, poseidon_sponge_many
+from ..ledger import Ledger, Slots, round_slots
+from ..poseidon import poseidon_sponge
 from ..poseidon.merkle import merkle_root
 from ..secagg.aggregator import RoundResult
 from ..secagg.config import SecAggConfig
@@ -39,6 +42,27 @@ class AggregationJob:
         if self.layout.n_chunks > 1 << CHUNK_BITS:
             raise InputError("too many chunks for a 32-bit chunk index")
 
+    @classmethod
+    def fitting(cls, config: SecAggConfig, log_domain: int = 19) -> AggregationJob:
+        """The job whose chunks are as long as a proving domain of 2^log_domain rows allows
+        (a chunk one row over would double the prover's FFTs and key)."""
+        check_int("log_domain", log_domain, 10, 26)
+
+        def rows(chunk_len: int) -> int:
+            depth = ChunkLayout(config.n_elements, chunk_len).depth
+            return n_constraints(config.n_clients, chunk_len, depth) + 2 * config.n_clients + 3
+
+        if rows(config.n_elements) <= 1 << log_domain:
+            return cls(config, config.n_elements)  # one chunk
+        # chunk_len + 1 a multiple of 16: the output sponge (N, S_j) fills its last permutation
+        estimate = (1 << log_domain) // (38 * (config.n_clients + 1))
+        chunk_len = (min(config.n_elements - 1, estimate) - 15) // 16 * 16 + 15
+        while chunk_len >= 15 and rows(chunk_len) > 1 << log_domain:
+            chunk_len -= 16
+        if chunk_len < 15:
+            raise InputError(f"{config.n_clients} slots do not fit a domain of 2^{log_domain} rows")
+        return cls(config, chunk_len)
+
     @property
     def layout(self) -> ChunkLayout:
         return ChunkLayout(self.config.n_elements, min(self.chunk_len, self.config.n_elements))
@@ -55,6 +79,7 @@ class AggregationJob:
         n, lay = self.config.n_clients, self.layout
         shapes: dict[str, Any] = {
             "commitments": [0] * n,
+            "weights": [0] * n,
             "slots": [[0] * lay.chunk_len for _ in range(n)],
             "paths": [[0] * lay.depth for _ in range(n)],
         }
@@ -65,95 +90,139 @@ class AggregationJob:
     def r1cs(self) -> R1CS:
         return compile_r1cs(self.circuit())
 
+    def verifier(self, vk: VerifyingKey) -> JobVerifier:
+        return JobVerifier(self, vk)
+
     def setup(self) -> ProvingKey:
         """A fresh Groth16 key for the job's chunk circuit (run `contribute` on it for a ceremony)."""
         return setup(self.r1cs)
 
 
-def public_inputs(round: int, chunk: int, commitments: Sequence[int], output: int) -> list[int]:
-    """The chunk circuit's public inputs, in order (what the contract rebuilds)."""
-    if not 0 <= round < 1 << 64 or not 0 <= chunk < 1 << CHUNK_BITS:
-        raise InputError("round must fit 64 bits and chunk 32 bits")
-    return [round << CHUNK_BITS | chunk, *commitments, output]
+def context(job_id: bytes, round: int, chunk: int) -> int:
+    """Public input 0: sha256(job_id ‖ round as 8 bytes big-endian) >> 35, times 2^32, plus the
+    chunk index — 253 bits binding job, round and chunk (the contract computes the same)."""
+    if len(job_id) != 32:
+        raise InputError("job_id must be 32 bytes")
+    check_int("round", round, 0, (1 << 64) - 1)
+    check_int("chunk", chunk, 0, (1 << CHUNK_BITS) - 1)
+    tag = int.from_bytes(hashlib.sha256(job_id + round.to_bytes(8, "big")).digest(), "big")
+    return (tag >> (256 - CONTEXT_BITS + CHUNK_BITS)) << CHUNK_BITS | chunk
 
 
-def slot_commitments(job: AggregationJob, ledger: Ledger, round: int) -> list[int]:
-    """a_k per slot from the ledger: c_k for survivors, e_k for the dropped, the empty root else."""
+def public_inputs(job_id: bytes, round: int, chunk: int, slots: Slots, output: int) -> list[int]:
+    """The chunk circuit's public inputs, in order: what the ledger rebuilds from its records."""
+    return [context(job_id, round, chunk), *slots.commitments, *slots.weights, output]
+
+
+def chunk_output(total_weight: int, chunk: FrArray) -> int:
+    """The last public input: the sponge of N followed by the aggregate's chunk S_j."""
+    return poseidon_sponge(FrArray.concat([FrArray.from_ints([total_weight]), chunk]))
+
+
+def model_hash(outputs: Sequence[int]) -> bytes:
+    """The round's model hash the ledger stores: sha256 of the chunk outputs, 32 bytes each."""
+    return hashlib.sha256(b"".join(o.to_bytes(32, "big") for o in outputs)).digest()
+
+
+def slots(job: AggregationJob, ledger: Ledger, round: int) -> Slots:
+    """The round's slots as the ledger recorded them (the round must be closed)."""
     cfg = job.config
-    outcome = ledger.outcome(cfg.job_id, round)
-    if outcome is None:
-        raise ProtocolError("submissions are not closed on the ledger")
-    posted, masks = ledger.submissions(cfg.job_id, round), ledger.mask_commitments(cfg.job_id, round)
-    out = [job.empty_commitment] * cfg.n_clients
-    for k in outcome.survivors:
-        out[k] = posted[k][0]
-    for k in outcome.dropped:
-        out[k] = masks[k]
-    return out
+    return round_slots(ledger, cfg.job_id, round, cfg.n_clients, job.empty_commitment)
 
 
 @dataclass(frozen=True)
 class ChunkProof:
     chunk: int
-    output: int  # the sponge of the aggregate's chunk: a public input
+    output: int  # chunk_output(N, S_j): the last public input
     proof: Proof
+    witness_s: float = field(default=0.0, compare=False)  # how long the witness took
+    prove_s: float = field(default=0.0, compare=False)  # and the proof (with its verification)
 
 
 @dataclass(frozen=True)
 class RoundProof:
     round: int
-    commitments: tuple[int, ...]
     chunks: tuple[ChunkProof, ...]
-    aggregate: FrArray  # S, the packed sum of the survivors' updates
+    aggregate: FrArray  # S, the packed sum of the survivors' weighted updates
     total_weight: int  # N
 
+    @property
+    def model_hash(self) -> bytes:
+        return model_hash([c.output for c in self.chunks])
 
-def _prove_chunk(job: AggregationJob, pk: ProvingKey, round: int, j: int, commitments: list[int],
+
+def _prove_chunk(job: AggregationJob, pk: ProvingKey, round: int, j: int, record: Slots,
                  vectors: list[FrArray], leaves: list[list[int]]) -> ChunkProof:
     lay = job.layout
-    slots = [lay.chunk(v, j) for v in vectors]
-    total = slots[0]
-    for s in slots[1:]:
+    data = [lay.chunk(v, j) for v in vectors]
+    total = data[0]
+    for s in data[1:]:
         total = total + s
-    output = poseidon_sponge(total)
+    output = chunk_output(record.total_weight, total)
     circuit = job.circuit(
-        round_chunk=public_inputs(round, j, commitments, output)[0], commitments=commitments,
-        output=output, slots=[s.to_ints() for s in slots],
+        context=context(job.config.job_id, round, j), commitments=list(record.commitments),
+        weights=list(record.weights), output=output, slots=[s.to_ints() for s in data],
         paths=[lay.path(lv, j) for lv in leaves],
     )
-    return ChunkProof(j, output, prove(pk, job.r1cs, evaluate(circuit)))
+    t0 = time.perf_counter()
+    witness = evaluate(circuit)
+    t1 = time.perf_counter()
+    proof = prove(pk, job.r1cs, witness)
+    return ChunkProof(j, output, proof, t1 - t0, time.perf_counter() - t1)
 
 
 def prove_round(job: AggregationJob, pk: ProvingKey, result: RoundResult, ledger: Ledger, *,
                 executor: Executor | None = None) -> RoundProof:
     """Proofs for every chunk of a finished round (each verified by `prove` before it is returned).
 
+    The slots come from the ledger; the aggregator's data must match them (else ProtocolError).
     With an executor, chunks are proved in parallel (each task gets the key and its slot data);
     without one, one after the other in this process (the native core is multi-threaded).
     """
     cfg = job.config
-    commitments = slot_commitments(job, ledger, result.round)
+    record = slots(job, ledger, result.round)
+    if record.total_weight != result.total_weight:
+        raise ProtocolError("the aggregator's total weight differs from the ledger's")
     zero = FrArray.zeros(cfg.n_elements)
     vectors = [result.inputs.get(k, zero) for k in range(cfg.n_clients)]
     leaves = [job.layout.leaves(v) for v in vectors]
-    for k, (lv, a) in enumerate(zip(leaves, commitments)):
+    for k, (lv, a) in enumerate(zip(leaves, record.commitments)):
         if merkle_root(lv) != a:
             raise ProtocolError(f"slot {k}'s data does not match its commitment on the ledger")
-    args = [(job, pk, result.round, j, commitments, vectors, leaves) for j in range(job.layout.n_chunks)]
+    args = [(job, pk, result.round, j, record, vectors, leaves) for j in range(job.layout.n_chunks)]
     run: Callable[..., Iterable[ChunkProof]] = executor.map if executor else map  # type: ignore[assignment]
     chunks = tuple(run(_prove_chunk, *zip(*args)))
-    return RoundProof(result.round, tuple(commitments), chunks, result.aggregate, result.total_weight)
+    return RoundProof(result.round, chunks, result.aggregate, result.total_weight)
 
 
-def verify_round(job: AggregationJob, vk: VerifyingKey, proof: RoundProof,
-                 commitments: Sequence[int]) -> bool:
-    """Whether the published aggregate is proved: every chunk proof verifies against public inputs
-    rebuilt from `commitments` (the ledger's) and the hashes of the published aggregate's chunks."""
+def verify_round(job: AggregationJob, vk: VerifyingKey, proof: RoundProof, record: Slots) -> bool:
+    """Whether the published model (S, N) is proved: every chunk proof verifies against public
+    inputs rebuilt from the ledger's slots and the published aggregate."""
     lay = job.layout
-    if len(proof.aggregate) != lay.n_elements or [c.chunk for c in proof.chunks] != list(range(lay.n_chunks)):
+    if (len(proof.aggregate) != lay.n_elements or proof.total_weight != record.total_weight
+            or [c.chunk for c in proof.chunks] != list(range(lay.n_chunks))):
         return False
-    outputs = poseidon_sponge_many([lay.chunk(proof.aggregate, j) for j in range(lay.n_chunks)])
+    outputs = [chunk_output(record.total_weight, lay.chunk(proof.aggregate, j))
+               for j in range(lay.n_chunks)]
     return all(
-        verify(vk, public_inputs(proof.round, c.chunk, commitments, out), c.proof)
+        c.output == out
+        and verify(vk, public_inputs(job.config.job_id, proof.round, c.chunk, record, out), c.proof)
         for c, out in zip(proof.chunks, outputs)
     )
+
+
+@dataclass(frozen=True)
+class JobVerifier:
+    """The job's round check as a ledger uses it (`MemoryLedger.open_job(..., verifier=...)`)."""
+
+    job: AggregationJob
+    vk: VerifyingKey
+
+    @property
+    def empty_commitment(self) -> int:
+        return self.job.empty_commitment
+
+    def model_hash(self, round: int, slots: Slots, proof: Any) -> bytes | None:
+        if not isinstance(proof, RoundProof) or proof.round != round:
+            return None
+        return proof.model_hash if verify_round(self.job, self.vk, proof, slots) else None

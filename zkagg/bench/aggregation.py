@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..aggregation import AggregationJob, prove_round, slot_commitments, verify_round
+from ..aggregation import AggregationJob, prove_round, slots, verify_round
 from ..errors import ProofError
 from ..ledger import MemoryLedger
 from ..secagg import Quantization, SecAggConfig, simulate_round
@@ -23,16 +23,14 @@ QUANTIZATION = Quantization(bits=16, frac_bits=12, clip=4.0)
 MAX_WEIGHT = 1000
 #: (n, d) of the naive circom baseline
 NAIVE_SIZE = (4, 256)
-#: elements per chunk: chunk circuits of about 2^18–2^20 constraints at n = 4 … 16
-CHUNK_CONSTRAINTS = 1 << 19
+#: chunks as long as a proving domain of 2^19 rows allows
+LOG_DOMAIN = 19
 
 
 def job_for(n: int, d: int) -> AggregationJob:
     config = SecAggConfig(job_id=secrets.token_bytes(32), n_clients=n, model_length=d,
                           quantization=QUANTIZATION, max_weight=MAX_WEIGHT, neighbours=min(10, n - 1))
-    # about 38.25 constraints per slot element with n + 1 sponges per chunk
-    chunk_len = max(16, min(config.n_elements, int(CHUNK_CONSTRAINTS / (38.25 * (n + 1))) // 16 * 16))
-    return AggregationJob(config, chunk_len)
+    return AggregationJob.fitting(config, LOG_DOMAIN)
 
 
 def measure(n: int, d: int) -> dict[str, Any]:
@@ -51,7 +49,7 @@ def measure(n: int, d: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     proof = prove_round(job, pk, result, ledger)
     prove_s = time.perf_counter() - t0
-    if not verify_round(job, pk.vk, proof, slot_commitments(job, ledger, 0)):
+    if not verify_round(job, pk.vk, proof, slots(job, ledger, 0)):
         raise ProofError("the round proof does not verify")
     chunks = job.layout.n_chunks
     constraints = chunks * r1cs.n_constraints
@@ -64,6 +62,7 @@ def measure(n: int, d: int) -> dict[str, Any]:
         "r1cs_build_s": build_s,
         "setup_s": setup_s,
         "prove_s": prove_s,
+        "witness_s": sum(c.witness_s for c in proof.chunks),
         "us_per_client_param": prove_s / (n * d) * 1e6,
         "proving_key_mb": len(pk.to_bytes()) / 2**20,
     }
