@@ -7,7 +7,7 @@ interface IGroth16Verifier {
 
     function verifyBatch(
         uint256[] calldata proofs,
-        uint256[2] calldata middle,
+        uint256[2] calldata base,
         uint256[] calldata first,
         uint256[] calldata last
     ) external view returns (bool);
@@ -29,8 +29,10 @@ interface IGroth16Verifier {
 ///   (context_j, a_1..a_n, w_1..w_n, output_j), a_k = c_k (U), e_k (D), the job's empty commitment
 ///   otherwise, w_k = 0 outside U, context_j = (sha256(jobId || uint64 round) >> 35) << 32 | j.
 /// The slot part of vk_x, sum_k a_k IC[1+k] + w_k IC[1+n+k] (IC indices counted from the constant
-/// term), is folded into an accumulator as the round goes, so acceptance needs only the context
-/// and output terms. Events carry everything an auditor needs to replay a job.
+/// term), is folded into an accumulator as the round goes, so acceptance needs only the chunk
+/// index and output terms. Events carry everything an auditor needs to replay a job.
+/// A round's reward is reserved from the job's pool when the round opens (so acceptance does not
+/// touch the pool) and returned to it if the round is abandoned, when the next round opens.
 contract JobLedger {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
@@ -47,7 +49,7 @@ contract JobLedger {
 
     struct JobParams {
         uint16 slots; // n client slots
-        uint64 maxWeight;
+        uint48 maxWeight;
         uint16 chunks; // chunk proofs per round
         address verifier; // the job's Groth16 verifier (2n + 2 public inputs)
         uint256 emptyCommitment; // a_k of a slot outside the mask set
@@ -57,21 +59,21 @@ contract JobLedger {
     }
 
     struct Job {
-        // read by every submission: one slot
+        // what submissions and acceptance read, in one storage slot (a job exists iff verifier != 0)
         address verifier;
         uint16 slots;
-        uint64 maxWeight;
-        // the rest of the parameters
-        address owner;
         uint16 chunks;
+        uint48 maxWeight;
+        bool openAggregation; // no aggregator list: any account may aggregate
+        // the rest
+        address owner;
         uint32 maskWindow;
         uint32 submitWindow;
-        bool openAggregation; // no aggregator list: any account may aggregate
-        uint64 nextRound; // rounds open in increasing order
         uint128 rewardPerRound;
-        uint128 pool; // wei not yet booked to a round
+        uint128 pool; // wei not reserved by a round
+        uint64 nextRound; // rounds open in increasing order
         uint256 emptyCommitment;
-        uint256[2] emptyAcc; // emptyCommitment * sum_k IC[2 + k]: the slot part of an all-empty round
+        uint256[2] emptyAcc; // IC[0] + emptyCommitment * sum_k IC[2 + k]: an all-empty round
     }
 
     struct Round {
@@ -79,7 +81,7 @@ contract JobLedger {
         uint32 attempt;
         uint40 deadline; // of the open phase (0: none)
         uint64 totalWeight; // N = sum of the survivors' weights
-        uint96 reward; // wei booked to this round's survivors
+        uint96 reward; // wei reserved for (once accepted: booked to) this round's survivors
         uint256 members; // bitmap of the current mask set
         uint256 pending; // members yet to commit (masking), to submit (submitting); D once closed
         // The accumulator, then (accepted) [model hash, 0]: reusing the slot saves ~20k gas.
@@ -144,9 +146,7 @@ contract JobLedger {
     event SubmissionsClosed(
         bytes32 indexed jobId, uint64 indexed round, uint256 survivors, uint256 dropped, uint256 totalWeight
     );
-    event RoundAccepted(
-        bytes32 indexed jobId, uint64 indexed round, bytes32 modelHash, address aggregator, uint256 reward, uint256[] outputs
-    );
+    event RoundAccepted(bytes32 indexed jobId, uint64 indexed round, bytes32 modelHash, uint256[] outputs);
     event RewardWithdrawn(bytes32 indexed jobId, uint64 indexed round, uint256 slot, address account, uint256 amount);
 
     // ---- jobs ---------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ contract JobLedger {
     /// Create a job; msg.value is its reward pool. An empty aggregator list lets anyone aggregate.
     function createJob(bytes32 jobId, JobParams calldata p, address[] calldata aggregators) external payable {
         if (jobId == bytes32(0)) revert InvalidJobParameter("jobId");
-        if (jobs[jobId].owner != address(0)) revert JobExists(jobId);
+        if (jobs[jobId].verifier != address(0)) revert JobExists(jobId);
         if (p.slots == 0 || p.slots > MAX_SLOTS) revert InvalidJobParameter("slots");
         if (p.maxWeight == 0) revert InvalidJobParameter("maxWeight");
         if (p.chunks == 0) revert InvalidJobParameter("chunks");
@@ -177,8 +177,9 @@ contract JobLedger {
         job.rewardPerRound = p.rewardPerRound;
         job.pool = uint128(msg.value);
         job.emptyCommitment = p.emptyCommitment;
-        uint256[2] memory all = IGroth16Verifier(p.verifier).icSubsetSum(2, _bits(p.slots));
-        job.emptyAcc = _ecMul(all, p.emptyCommitment);
+        IGroth16Verifier verifier = IGroth16Verifier(p.verifier);
+        uint256[2] memory all = verifier.icSubsetSum(2, _bits(p.slots));
+        job.emptyAcc = _ecAdd(verifier.icSubsetSum(0, 1), _ecMul(all, p.emptyCommitment));
         for (uint256 i = 0; i < aggregators.length; i++) {
             isAggregator[jobId][aggregators[i]] = true;
         }
@@ -217,6 +218,7 @@ contract JobLedger {
         }
         if (attempt == 0) {
             if (round < job.nextRound) revert WrongRound(round, job.nextRound);
+            _reserveReward(jobId, job, rd);
             job.nextRound = round + 1;
             // the context's constant part and the empty slots, folded in once per round
             uint256[] memory idx = new uint256[](1);
@@ -353,12 +355,9 @@ contract JobLedger {
         }
         IGroth16Verifier(job.verifier).verifyBatch(proofs, rd.acc, chunkIndex, outputs);
         modelHash = sha256(abi.encodePacked(outputs));
-        uint128 reward = job.rewardPerRound < job.pool ? job.rewardPerRound : job.pool;
-        if (reward != 0) job.pool -= reward;
         rd.phase = Phase.Accepted;
-        rd.reward = uint96(reward);
         rd.acc = [uint256(modelHash), 0];
-        emit RoundAccepted(jobId, round, modelHash, msg.sender, reward, outputs);
+        emit RoundAccepted(jobId, round, modelHash, outputs);
     }
 
     /// A survivor of an accepted round takes its share of the round's reward: reward * w_u / N.
@@ -438,7 +437,7 @@ contract JobLedger {
 
     function _job(bytes32 jobId) internal view returns (Job storage job) {
         job = jobs[jobId];
-        if (job.owner == address(0)) revert UnknownJob(jobId);
+        if (job.verifier == address(0)) revert UnknownJob(jobId);
     }
 
     function _slotOf(bytes32 jobId) internal view returns (uint256) {
@@ -462,6 +461,23 @@ contract JobLedger {
 
     function _deadline(uint32 window) internal view returns (uint40) {
         return window == 0 ? 0 : uint40(block.timestamp + window);
+    }
+
+    /// Reserve a new round's reward; return the last opened round's if it was never accepted
+    /// (rounds open in increasing order, so only that one can still be unfinished).
+    function _reserveReward(bytes32 jobId, Job storage job, Round storage rd) internal {
+        uint128 pool = job.pool;
+        if (job.nextRound != 0) {
+            Round storage previous = rounds[jobId][job.nextRound - 1];
+            if (previous.phase != Phase.Accepted && previous.reward != 0) {
+                pool += previous.reward;
+                previous.reward = 0;
+            }
+        }
+        uint128 reward = job.rewardPerRound < pool ? job.rewardPerRound : pool;
+        if (reward > type(uint96).max) reward = type(uint96).max;
+        job.pool = pool - reward;
+        rd.reward = uint96(reward);
     }
 
     function _contextBase(bytes32 jobId, uint64 round) internal pure returns (uint256) {

@@ -12,7 +12,7 @@ import ast
 import json
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -108,6 +108,8 @@ class Chain:
 
     w3: Web3
     funder: LocalAccount | str
+    #: (function name, gas used) of every successful contract transaction, oldest first
+    gas_log: list[tuple[str, int]] = field(default_factory=list)
 
     @classmethod
     def embedded(cls, *, gas_limit: int = 60_000_000) -> Chain:
@@ -198,6 +200,7 @@ class Chain:
                     raise decode_revert(data) from None
                 raise ChainError(f"transaction reverted: {err}") from err
             raise ContractRevert("Reverted", {}, "the transaction reverted but its replay did not")
+        self.gas_log.append((fn.fn_name, int(receipt["gasUsed"])))
         return receipt
 
     def call(self, fn: ContractFunction, sender: str | None = None) -> Any:
@@ -215,6 +218,7 @@ class Chain:
         address = receipt.get("contractAddress")
         if receipt["status"] != 1 or not address:
             raise ChainError(f"deployment failed (gas used {receipt['gasUsed']} of {gas})")
+        self.gas_log.append(("deploy", int(receipt["gasUsed"])))
         return str(address)
 
     def advance_time(self, seconds: int) -> None:

@@ -1,11 +1,11 @@
 """The Groth16 verifier contract for a verifying key, from the one template
 (contracts/Groth16Verifier.sol.tmpl), and the calldata that matches it.
 
-The template has two ways to hold the key, chosen when it is rendered:
-- "code": the key is appended to the compiled contract's code at deployment. One compiled
-  artifact (shipped in the package) then serves every key, so deploying needs no compiler.
-- "constant": the key is a hex constant in the source: the standalone verifier an auditor
-  compiles and deploys on its own (`zkagg export solidity`).
+The verifier reads its key from the end of its own code, so the compiled contract (shipped in
+the package) serves every key: deploying appends the key words and their count to its runtime
+code (`deploy_code`, no compiler needed). The standalone export for auditors
+(`render_verifier(vk)`) is the same contract plus a deployer whose constructor leaves that
+contract's code with the key attached.
 
 Key words: [alpha.x, alpha.y, beta (4), gamma (4), delta (4), IC[0].x, IC[0].y, ...], G2
 coordinates in the EIP-197 order (x.c1, x.c0, y.c1, y.c0) — the same order as the canonical
@@ -21,7 +21,6 @@ from ..errors import InputError, LengthError
 from ..groth16 import Proof, VerifyingKey
 
 TEMPLATE = "Groth16Verifier.sol.tmpl"
-_SECTION = re.compile(r"^//@@ key: (\w+)\n(.*?)(?=^//@@ )", re.S | re.M)
 
 # Deployment code that returns the rest of itself as the contract's code: PUSH2 size, DUP1,
 # PUSH1 12 (this prefix's length), PUSH1 0, CODECOPY, PUSH1 0, RETURN.
@@ -68,24 +67,19 @@ def template() -> str:
 
 
 def render_verifier(vk: VerifyingKey | None = None, name: str = "Groth16Verifier") -> str:
-    """The verifier source: with a key, standalone (key as a constant); without, the shipped
-    contract that reads its key from the end of its code."""
+    """The verifier source. Without a key: the contract alone (what ships, compiled). With a key:
+    standalone — the contract, the key as a constant, and `<name>Deployer`, whose deployment
+    leaves the contract's code with the key attached (use `<name>`'s ABI at that address)."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise InputError(f"contract name must be a Solidity identifier, not {name!r}")
     text = template()
-    sections = dict((m.group(1), m.group(2)) for m in _SECTION.finditer(text))
-    mode = "code" if vk is None else "constant"
-    start = text.index("//@@ key: code")
-    end = text.index("//@@ end\n") + len("//@@ end\n")
-    body = sections[mode]
+    contract, standalone = text.split("//@@ standalone\n")
     if vk is None:
-        note = "The verifying key is appended to the code at deployment (see _keyWords)."
-    else:
-        words = key_words(vk)
-        body = body.replace("{{KEY_HEX}}", "".join(f"{w:064x}" for w in words))
-        note = f"Verifying key with {vk.n_public} public inputs, held as a constant."
-    text = text[:start] + body + text[end:]
-    return text.replace("{{NAME}}", name).replace("{{KEY_NOTE}}", note)
+        return contract.replace("{{NAME}}", name)
+    words = key_words(vk)
+    standalone = (standalone.replace("{{KEY_HEX}}", "".join(f"{w:064x}" for w in words))
+                  .replace("{{N_PUBLIC}}", str(vk.n_public)).replace("{{DEPLOYER}}", f"{name}Deployer"))
+    return (contract + standalone).replace("{{NAME}}", name)
 
 
 def deploy_code(runtime: bytes, vk: VerifyingKey) -> bytes:
