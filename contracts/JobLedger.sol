@@ -78,10 +78,11 @@ contract JobLedger {
 
     struct Round {
         Phase phase;
-        uint32 attempt;
+        uint16 attempt; // each retry removes a member: at most MAX_SLOTS retries
         uint40 deadline; // of the open phase (0: none)
         uint64 totalWeight; // N = sum of the survivors' weights
-        uint96 reward; // wei reserved for (once accepted: booked to) this round's survivors
+        uint88 reward; // wei reserved for (once accepted: booked to) this round's survivors
+        uint40 openedAt; // block number of attempt 0: where a reader starts looking for its events
         uint256 members; // bitmap of the current mask set
         uint256 pending; // members yet to commit (masking), to submit (submitting); D once closed
         // The accumulator, then (accepted) [model hash, 0]: reusing the slot saves ~20k gas.
@@ -206,7 +207,7 @@ contract JobLedger {
         _onlyAggregator(jobId, job);
         Round storage rd = rounds[jobId][round];
         if (rd.phase >= Phase.Submitting) revert MaskingFinal(round);
-        uint32 expected = rd.phase == Phase.None ? 0 : rd.attempt + 1;
+        uint32 expected = rd.phase == Phase.None ? 0 : uint32(rd.attempt) + 1;
         if (attempt != expected) revert WrongAttempt(attempt, expected);
         if (attempt > 0 && rd.phase != Phase.MaskingClosed) revert MaskingStillOpen(round, rd.attempt);
         uint256 bitmap;
@@ -220,6 +221,7 @@ contract JobLedger {
             if (round < job.nextRound) revert WrongRound(round, job.nextRound);
             _reserveReward(jobId, job, rd);
             job.nextRound = round + 1;
+            rd.openedAt = uint40(block.number);
             // the context's constant part and the empty slots, folded in once per round
             uint256[] memory idx = new uint256[](1);
             uint256[] memory sc = new uint256[](1);
@@ -230,7 +232,7 @@ contract JobLedger {
             revert InvalidRetry();
         }
         rd.phase = Phase.Masking;
-        rd.attempt = attempt;
+        rd.attempt = uint16(attempt);
         rd.members = bitmap;
         rd.pending = bitmap;
         rd.deadline = _deadline(job.maskWindow);
@@ -402,19 +404,22 @@ contract JobLedger {
         view
         returns (
             Phase phase,
-            uint32 attempt,
+            uint16 attempt,
             uint40 deadline,
             uint64 totalWeight,
             uint256 members,
             uint256 pending,
             bytes32 modelHash,
-            uint96 reward
+            uint256 reward,
+            uint256 openedAt
         )
     {
         _job(jobId);
         Round storage rd = rounds[jobId][round];
         modelHash = rd.phase == Phase.Accepted ? bytes32(rd.acc[0]) : bytes32(0);
-        return (rd.phase, rd.attempt, rd.deadline, rd.totalWeight, rd.members, rd.pending, modelHash, rd.reward);
+        return (
+            rd.phase, rd.attempt, rd.deadline, rd.totalWeight, rd.members, rd.pending, modelHash, rd.reward, rd.openedAt
+        );
     }
 
     /// e_u as last posted for the round (valid for the current attempt's committed members).
@@ -475,9 +480,9 @@ contract JobLedger {
             }
         }
         uint128 reward = job.rewardPerRound < pool ? job.rewardPerRound : pool;
-        if (reward > type(uint96).max) reward = type(uint96).max;
+        if (reward > type(uint88).max) reward = type(uint88).max;
         job.pool = pool - reward;
-        rd.reward = uint96(reward);
+        rd.reward = uint88(reward);
     }
 
     function _contextBase(bytes32 jobId, uint64 round) internal pure returns (uint256) {

@@ -72,7 +72,7 @@ def measure_round(chain: Chain, slots_n: int, chunks: int) -> dict[str, Any]:
     ledger.accept_round(cfg.job_id, 0, proof)
     withdraw = ledger.contract.withdraw_reward(cfg.job_id, 0, ledger.clients[0])
     del withdraw
-    out = {
+    out: dict[str, Any] = {
         "chunks": chunks,
         "deploy_verifier": _gas(chain, "deploy", start)[-1],
         "create_job": _gas(chain, "createJob", start)[0],
@@ -108,7 +108,7 @@ def _deploy_compiled(chain: Chain, source: str, name: str, sender: Any, deployer
     units = out["contracts"][f"{name}.sol"]
     code = bytes.fromhex(units[deployer or name]["evm"]["bytecode"]["object"])
     address = chain.deploy(code, sender, gas=6_000_000)
-    return chain.w3.eth.contract(address=address, abi=units[name]["abi"])
+    return chain.w3.eth.contract(address=address, abi=units[name]["abi"])  # type: ignore[call-overload]
 
 
 def measure_single(chain: Chain, vk: VerifyingKey, proof: Any, inputs: list[int]) -> dict[str, Any]:

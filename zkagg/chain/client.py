@@ -184,16 +184,17 @@ class Chain:
     def transact(self, fn: ContractFunction, sender: LocalAccount, gas: int, value: int = 0) -> TxReceipt:
         """Send a contract call from `sender` with an explicit gas limit; a revert raises
         ContractRevert with the contract's error (re-run as a call on the pre-state to read it)."""
-        tx = fn.build_transaction({"from": sender.address, "gas": gas, "value": value,
-                                   "nonce": 0, "maxFeePerGas": 1, "maxPriorityFeePerGas": 1})
-        tx = {k: tx[k] for k in ("to", "data", "value", "gas")}  # type: ignore[literal-required]
-        receipt = self._sign_and_send(sender, tx)
+        params: Any = {"from": sender.address, "gas": gas, "value": value,
+                       "nonce": 0, "maxFeePerGas": 1, "maxPriorityFeePerGas": 1}
+        built: Any = fn.build_transaction(params)
+        receipt = self._sign_and_send(sender, {k: built[k] for k in ("to", "data", "value", "gas")})
         if receipt["status"] != 1:
             if receipt["gasUsed"] >= gas:
                 raise ContractRevert("OutOfGas", {"gas": gas}, "the gas limit was too low")
             block = receipt["blockNumber"] - 1
             try:
-                fn.call({"from": sender.address, "value": value, "gas": gas}, block_identifier=block)
+                replay: Any = {"from": sender.address, "value": value, "gas": gas}
+                fn.call(replay, block_identifier=block)
             except Exception as err:
                 data = _revert_data(err)
                 if data is not None:
@@ -277,6 +278,7 @@ class RoundInfo:
     pending: tuple[int, ...]
     model_hash: bytes | None
     reward: int
+    opened_at: int  # block number at which the round opened (0: not opened)
 
 
 PHASE_NONE, PHASE_MASKING, PHASE_MASKING_CLOSED, PHASE_SUBMITTING, PHASE_CLOSED, PHASE_ACCEPTED = range(6)
@@ -354,10 +356,10 @@ class LedgerContract:
         return JobParams(*p), owner, open_aggregation, next_round, pool
 
     def round_info(self, job_id: bytes, round: int) -> RoundInfo:
-        phase, attempt, deadline, total, members, pending, model, reward = self.chain.call(
+        phase, attempt, deadline, total, members, pending, model, reward, opened = self.chain.call(
             self.fn.roundInfo(_job_id(job_id), round))
         return RoundInfo(phase, attempt, deadline, total, slots_of(members), slots_of(pending),
-                         bytes(model) if phase == PHASE_ACCEPTED else None, reward)
+                         bytes(model) if phase == PHASE_ACCEPTED else None, reward, opened)
 
     def mask_commitment(self, job_id: bytes, round: int, slot: int) -> int:
         return int(self.chain.call(self.fn.maskCommitment(_job_id(job_id), round, slot)))
@@ -369,13 +371,16 @@ class LedgerContract:
     def context(self, job_id: bytes, round: int, chunk: int) -> int:
         return int(self.chain.call(self.fn.context(_job_id(job_id), round, chunk)))
 
-    def events(self, name: str, job_id: bytes, round: int | None = None) -> list[Any]:
-        """The job's logs of one event, in chain order."""
+    def events(self, name: str, job_id: bytes, round: int | None = None, *,
+               from_block: int | None = None) -> list[Any]:
+        """The job's logs of one event, in chain order (from `from_block`, default: the ledger's
+        deployment)."""
         filters: dict[str, Any] = {"jobId": _job_id(job_id)}
         if round is not None:
             filters["round"] = round
         event = getattr(self.contract.events, name)
-        logs = event.get_logs(from_block=self.deploy_block, argument_filters=filters)
+        start = self.deploy_block if from_block is None else max(from_block, self.deploy_block)
+        logs = event.get_logs(from_block=start, argument_filters=filters)
         return sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))
 
 

@@ -123,8 +123,11 @@ class ChainLedger:
         return Outcome(_slots(args["survivors"]), _slots(args["dropped"]))
 
     def submissions(self, job_id: bytes, round: int) -> dict[int, tuple[int, int]]:
+        info = self.contract.round_info(job_id, round)
+        if info.phase == PHASE_NONE:
+            return {}
         return {e["args"]["slot"]: (e["args"]["digest"], e["args"]["weight"])
-                for e in self.contract.events("Submitted", job_id, round)}
+                for e in self.contract.events("Submitted", job_id, round, from_block=info.opened_at)}
 
     def outcome(self, job_id: bytes, round: int) -> Outcome | None:
         info = self.contract.round_info(job_id, round)
