@@ -27,7 +27,8 @@ def _bench(args: argparse.Namespace) -> int:
         result = secagg.run(quick=args.quick)
         print(secagg.table(result))
     else:
-        result = aggregation.run(quick=args.quick)
+        options = {k: v for k, v in (("ray_address", args.ray), ("load", args.load)) if v}
+        result = aggregation.run(quick=args.quick, **options)
         print(aggregation.table(result))
     write_json(result, args.json)
     return 0
@@ -112,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="write the results as one JSON object")
     bench.add_argument("--threads", type=int, help="threads for the native core (default: all CPUs)")
     bench.add_argument("--rpc", metavar="URL", help="gas: a JSON-RPC node (default: the embedded EVM)")
+    bench.add_argument("--ray", metavar="ADDRESS",
+                       help="round: prove on the Ray cluster at ADDRESS ('local' starts one here) with "
+                       "1 and 2 workers and report ray_speedup")
+    bench.add_argument("--load", action="store_true",
+                       help="round: one round of 100 clients x 10^5 parameters, reporting peak_rss_mb")
     bench.set_defaults(func=_bench)
     demo = sub.add_parser(
         "demo", help="federated learning on scikit-learn's digits, every round proved and accepted "

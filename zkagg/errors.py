@@ -107,3 +107,8 @@ class LedgerError(ZkaggError):
 
 class ProofRejectedError(LedgerError):
     """The ledger refused a round: its proofs do not verify against the slots it recorded."""
+
+
+class StoreError(ZkaggError):
+    """A journal could not be read or written: not a zkagg journal, another job or round, a record
+    that is malformed or out of order, or a storage failure. Nothing is changed."""

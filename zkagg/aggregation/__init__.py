@@ -6,9 +6,12 @@ from .prover import (
     ChunkProof,
     JobVerifier,
     RoundProof,
+    RoundWitness,
+    check_chunk,
     chunk_output,
     context,
     model_hash,
+    prove_chunk,
     prove_round,
     public_inputs,
     slots,
@@ -16,5 +19,5 @@ from .prover import (
 )
 
 __all__ = ["AggregationJob", "ChunkLayout", "ChunkProof", "JobVerifier", "RoundProof",
-           "chunk_output", "context", "model_hash", "prove_round", "public_inputs", "slots",
-           "verify_round"]
+           "RoundWitness", "check_chunk", "chunk_output", "context", "model_hash", "prove_chunk",
+           "prove_round", "public_inputs", "slots", "verify_round"]

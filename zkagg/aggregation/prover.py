@@ -151,10 +151,9 @@ class RoundProof:
         return model_hash([c.output for c in self.chunks])
 
 
-def _prove_chunk(job: AggregationJob, pk: ProvingKey, round: int, j: int, record: Slots,
-                 vectors: list[FrArray], leaves: list[list[int]]) -> ChunkProof:
-    lay = job.layout
-    data = [lay.chunk(v, j) for v in vectors]
+def prove_chunk(job: AggregationJob, pk: ProvingKey, round: int, j: int, record: Slots,
+                data: Sequence[FrArray], paths: Sequence[list[int]]) -> ChunkProof:
+    """The proof of chunk j from each slot's chunk data and Merkle path (what one task needs)."""
     total = data[0]
     for s in data[1:]:
         total = total + s
@@ -162,13 +161,47 @@ def _prove_chunk(job: AggregationJob, pk: ProvingKey, round: int, j: int, record
     circuit = job.circuit(
         context=context(job.config.job_id, round, j), commitments=list(record.commitments),
         weights=list(record.weights), output=output, slots=[s.to_ints() for s in data],
-        paths=[lay.path(lv, j) for lv in leaves],
+        paths=[list(p) for p in paths],
     )
     t0 = time.perf_counter()
     witness = evaluate(circuit)
     t1 = time.perf_counter()
     proof = prove(pk, job.r1cs, witness)
     return ChunkProof(j, output, proof, t1 - t0, time.perf_counter() - t1)
+
+
+@dataclass(frozen=True)
+class RoundWitness:
+    """A finished round's slot data, checked against the ledger: each slot's vector and its
+    chunk hashes (Merkle leaves). `chunk(j)` is what the proof of chunk j needs."""
+
+    job: AggregationJob
+    round: int
+    record: Slots
+    vectors: list[FrArray] = field(repr=False)
+    leaves: list[list[int]] = field(repr=False)
+
+    @classmethod
+    def of(cls, job: AggregationJob, result: RoundResult, ledger: Ledger) -> RoundWitness:
+        """The slots come from the ledger; the aggregator's data must match them (else ProtocolError)."""
+        record = slots(job, ledger, result.round)
+        if record.total_weight != result.total_weight:
+            raise ProtocolError("the aggregator's total weight differs from the ledger's")
+        zero = FrArray.zeros(job.config.n_elements)
+        vectors = [result.inputs.get(k, zero) for k in range(job.config.n_clients)]
+        leaves = [job.layout.leaves(v) for v in vectors]
+        for k, (lv, a) in enumerate(zip(leaves, record.commitments)):
+            if merkle_root(lv) != a:
+                raise ProtocolError(f"slot {k}'s data does not match its commitment on the ledger")
+        return cls(job, result.round, record, vectors, leaves)
+
+    def chunk(self, j: int) -> tuple[list[FrArray], list[list[int]]]:
+        lay = self.job.layout
+        return [lay.chunk(v, j) for v in self.vectors], [lay.path(lv, j) for lv in self.leaves]
+
+
+def _prove_chunk(job: AggregationJob, pk: ProvingKey, witness: RoundWitness, j: int) -> ChunkProof:
+    return prove_chunk(job, pk, witness.round, j, witness.record, *witness.chunk(j))
 
 
 def prove_round(job: AggregationJob, pk: ProvingKey, result: RoundResult, ledger: Ledger, *,
@@ -178,21 +211,25 @@ def prove_round(job: AggregationJob, pk: ProvingKey, result: RoundResult, ledger
     The slots come from the ledger; the aggregator's data must match them (else ProtocolError).
     With an executor, chunks are proved in parallel (each task gets the key and its slot data);
     without one, one after the other in this process (the native core is multi-threaded).
+    For a Ray cluster, see `zkagg.aggregation.ray_backend.RayProver`.
     """
-    cfg = job.config
-    record = slots(job, ledger, result.round)
-    if record.total_weight != result.total_weight:
-        raise ProtocolError("the aggregator's total weight differs from the ledger's")
-    zero = FrArray.zeros(cfg.n_elements)
-    vectors = [result.inputs.get(k, zero) for k in range(cfg.n_clients)]
-    leaves = [job.layout.leaves(v) for v in vectors]
-    for k, (lv, a) in enumerate(zip(leaves, record.commitments)):
-        if merkle_root(lv) != a:
-            raise ProtocolError(f"slot {k}'s data does not match its commitment on the ledger")
-    args = [(job, pk, result.round, j, record, vectors, leaves) for j in range(job.layout.n_chunks)]
+    witness = RoundWitness.of(job, result, ledger)
+    n = job.layout.n_chunks
     run: Callable[..., Iterable[ChunkProof]] = executor.map if executor else map  # type: ignore[assignment]
-    chunks = tuple(run(_prove_chunk, *zip(*args)))
+    chunks = tuple(run(_prove_chunk, [job] * n, [pk] * n, [witness] * n, range(n)))
     return RoundProof(result.round, chunks, result.aggregate, result.total_weight)
+
+
+def check_chunk(job: AggregationJob, vk: VerifyingKey, round: int, record: Slots, aggregate: FrArray,
+                chunk: ChunkProof) -> bool:
+    """Whether one chunk proof proves chunk `chunk.chunk` of the published aggregate, with public
+    inputs rebuilt from the ledger's slots (the prover's claimed output is checked, not trusted)."""
+    lay = job.layout
+    if not 0 <= chunk.chunk < lay.n_chunks or len(aggregate) != lay.n_elements:
+        return False
+    output = chunk_output(record.total_weight, lay.chunk(aggregate, chunk.chunk))
+    return chunk.output == output and verify(
+        vk, public_inputs(job.config.job_id, round, chunk.chunk, record, output), chunk.proof)
 
 
 def verify_round(job: AggregationJob, vk: VerifyingKey, proof: RoundProof, record: Slots) -> bool:
@@ -202,13 +239,7 @@ def verify_round(job: AggregationJob, vk: VerifyingKey, proof: RoundProof, recor
     if (len(proof.aggregate) != lay.n_elements or proof.total_weight != record.total_weight
             or [c.chunk for c in proof.chunks] != list(range(lay.n_chunks))):
         return False
-    outputs = [chunk_output(record.total_weight, lay.chunk(proof.aggregate, j))
-               for j in range(lay.n_chunks)]
-    return all(
-        c.output == out
-        and verify(vk, public_inputs(job.config.job_id, proof.round, c.chunk, record, out), c.proof)
-        for c, out in zip(proof.chunks, outputs)
-    )
+    return all(check_chunk(job, vk, proof.round, record, proof.aggregate, c) for c in proof.chunks)
 
 
 @dataclass(frozen=True)

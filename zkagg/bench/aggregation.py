@@ -2,17 +2,23 @@
 
 A round with n clients and d parameters runs through the secure-aggregation simulator with
 chunked commitments, then every chunk is proved (witness and proof timed; setup timed apart).
+
+`--ray ADDRESS` proves one round on a Ray cluster ("local" starts one on this machine) with one
+worker and then with two (each worker a task holding half the CPUs, its native core on that many
+threads) and reports `ray_speedup`. `--load` runs one round of 100 clients × 10^5 parameters and
+reports the process's peak resident memory (`peak_rss_mb`).
 """
 
 from __future__ import annotations
 
+import resource
 import secrets
 import time
 from typing import Any
 
 import numpy as np
 
-from ..aggregation import AggregationJob, prove_round, slots, verify_round
+from ..aggregation import AggregationJob, RoundWitness, prove_round, slots, verify_round
 from ..errors import ProofError
 from ..ledger import MemoryLedger
 from ..secagg import Quantization, SecAggConfig, simulate_round
@@ -25,12 +31,32 @@ MAX_WEIGHT = 1000
 NAIVE_SIZE = (4, 256)
 #: chunks as long as a proving domain of 2^19 rows allows
 LOG_DOMAIN = 19
+#: (n, d, log domain) of the Ray comparison, full and quick (small chunks: several of them)
+RAY_SIZE, RAY_SIZE_QUICK = (8, 10**5, 19), (4, 10**4, 15)
+#: (n, d) of the load round, and the resident memory it must stay below
+LOAD_SIZE, LOAD_RSS_LIMIT_MB = (100, 10**5), 8192
 
 
-def job_for(n: int, d: int) -> AggregationJob:
+def job_for(n: int, d: int, log_domain: int | None = None) -> AggregationJob:
     config = SecAggConfig(job_id=secrets.token_bytes(32), n_clients=n, model_length=d,
                           quantization=QUANTIZATION, max_weight=MAX_WEIGHT, neighbours=min(10, n - 1))
-    return AggregationJob.fitting(config, LOG_DOMAIN)
+    return AggregationJob.fitting(config, log_domain or LOG_DOMAIN)
+
+
+def finished_round(job: AggregationJob, pk: Any = None) -> tuple[MemoryLedger, Any]:
+    """A simulated round of the job's clients with fixed benchmark data, on a fresh ledger."""
+    cfg = job.config
+    ledger = MemoryLedger()
+    ledger.open_job(cfg.job_id, cfg.n_clients, cfg.max_weight, job.verifier(pk.vk) if pk else None)
+    rng = np.random.default_rng(SEED)  # benchmark data, not key material
+    updates = {c: (rng.normal(0, 0.5, cfg.model_length), int(rng.integers(1, MAX_WEIGHT)))
+               for c in range(cfg.n_clients)}
+    return ledger, simulate_round(cfg, updates, ledger=ledger, commit=job.commit)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(n: int, d: int) -> dict[str, Any]:
@@ -41,11 +67,7 @@ def measure(n: int, d: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     pk = job.setup()
     setup_s = time.perf_counter() - t0
-    ledger = MemoryLedger()
-    ledger.open_job(job.config.job_id, n, MAX_WEIGHT)
-    rng = np.random.default_rng(SEED)  # benchmark data, not key material
-    updates = {c: (rng.normal(0, 0.5, d), int(rng.integers(1, MAX_WEIGHT))) for c in range(n)}
-    result = simulate_round(job.config, updates, ledger=ledger, commit=job.commit)
+    ledger, result = finished_round(job)
     t0 = time.perf_counter()
     proof = prove_round(job, pk, result, ledger)
     prove_s = time.perf_counter() - t0
@@ -68,10 +90,74 @@ def measure(n: int, d: int) -> dict[str, Any]:
     }
 
 
-def run(quick: bool = False) -> dict[str, Any]:
+def measure_load(n: int, d: int) -> dict[str, Any]:
+    """One round of n clients × d parameters, every chunk proved and verified, and the peak
+    resident memory of this process (run it first in a process: the peak is lifelong)."""
+    job = job_for(n, d)
+    phases: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ledger, result = finished_round(job)
+    phases["secagg_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    r1cs = job.r1cs
+    pk = job.setup()
+    phases["setup_s"] = time.perf_counter() - t0
+    rss_before_prove = peak_rss_mb()
+    t0 = time.perf_counter()
+    proof = prove_round(job, pk, result, ledger)
+    phases["prove_s"] = time.perf_counter() - t0
+    if not verify_round(job, pk.vk, proof, slots(job, ledger, result.round)):
+        raise ProofError("the load round's proof does not verify")
+    peak = peak_rss_mb()
+    return {"n": n, "d": d, "chunks": job.layout.n_chunks, "chunk_len": job.layout.chunk_len,
+            "chunk_constraints": r1cs.n_constraints, **phases,
+            "us_per_client_param": phases["prove_s"] / (n * d) * 1e6,
+            "peak_rss_mb_before_prove": rss_before_prove, "peak_rss_mb": peak,
+            "rss_limit_mb": LOAD_RSS_LIMIT_MB, "within_limit": peak < LOAD_RSS_LIMIT_MB}
+
+
+def measure_ray(address: str, n: int, d: int, log_domain: int) -> dict[str, Any]:
+    """One round proved on the Ray cluster at `address` ("local": start one here) with one worker,
+    then with two; each after a warm-up chunk per worker (fetching the key is not timed)."""
+    import ray
+
+    from ..aggregation.ray_backend import RayProver, connect
+
+    job = job_for(n, d, log_domain)
+    pk = job.setup()
+    ledger, result = finished_round(job)
+    record = slots(job, ledger, result.round)
+    connect(None if address == "local" else address)
+    cpus = float(ray.cluster_resources().get("CPU", 1))
+    t0 = time.perf_counter()
+    prove_round(job, pk, result, ledger)
+    out: dict[str, Any] = {"n": n, "d": d, "chunks": job.layout.n_chunks, "cluster_cpus": cpus,
+                           "in_process_prove_s": time.perf_counter() - t0}
+    for workers in (1, 2):
+        prover = RayProver(job, pk, cpus_per_task=cpus / workers)
+        witness = RoundWitness.of(job, result, ledger)
+        list(prover.prove_chunks(witness, result.aggregate, range(min(workers, job.layout.n_chunks))))
+        t0 = time.perf_counter()
+        proof = prover.prove_round(result, ledger)
+        out[f"ray_{workers}_worker_s"] = time.perf_counter() - t0
+        if not verify_round(job, pk.vk, proof, record):
+            raise ProofError("the Ray round's proof does not verify")
+    out["ray_speedup"] = out["ray_1_worker_s"] / out["ray_2_worker_s"]
+    return out
+
+
+def run(quick: bool = False, *, ray_address: str | None = None, load: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"suite": "round", "quick": quick, "machine": machine_info()}
+    if load:  # first: the peak resident memory of a process only grows
+        out["load"] = measure_load(*LOAD_SIZE)
+        out["peak_rss_mb"] = out["load"]["peak_rss_mb"]
+    if ray_address is not None:
+        out["ray"] = measure_ray(ray_address, *(RAY_SIZE_QUICK if quick else RAY_SIZE))
+        out["ray_speedup"] = out["ray"]["ray_speedup"]
+    if load or ray_address is not None:
+        return out
     grid = [(4, 10**3), (8, 10**3)] if quick else [(n, d) for n in (4, 8, 16) for d in (10**3, 10**4, 10**5)]
-    out: dict[str, Any] = {"suite": "round", "quick": quick, "machine": machine_info(),
-                           "rows": [measure(n, d) for n, d in grid]}
+    out["rows"] = [measure(n, d) for n, d in grid]
     if not quick:
         n, d = NAIVE_SIZE
         naive = naive_snarkjs(n, d)
@@ -82,8 +168,21 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = ["Aggregation rounds, all chunks proved (16-bit quantization, max weight 1000)",
-             "   n        d   chunks   constraints   per client-param   prove s   µs/client-param   setup s"]
+    lines = ["Aggregation rounds, all chunks proved (16-bit quantization, max weight 1000)"]
+    if "load" in result:
+        v = result["load"]
+        lines.append(f"  load: n={v['n']}, d={v['d']}, {v['chunks']} chunks of {v['chunk_len']} elements "
+                     f"({v['chunk_constraints']} constraints each): secagg {v['secagg_s']:.1f} s, setup "
+                     f"{v['setup_s']:.1f} s, prove {v['prove_s']:.1f} s; peak RSS {v['peak_rss_mb']:.0f} MB "
+                     f"(limit {v['rss_limit_mb']} MB)")
+    if "ray" in result:
+        v = result["ray"]
+        lines.append(f"  ray: n={v['n']}, d={v['d']}, {v['chunks']} chunks on {v['cluster_cpus']:.0f} CPUs: "
+                     f"in process {v['in_process_prove_s']:.1f} s, 1 worker {v['ray_1_worker_s']:.1f} s, "
+                     f"2 workers {v['ray_2_worker_s']:.1f} s: speed-up {v['ray_speedup']:.2f}x")
+    if "rows" not in result:
+        return "\n".join(lines)
+    lines.append("   n        d   chunks   constraints   per client-param   prove s   µs/client-param   setup s")
     for r in result["rows"]:
         lines.append(f"  {r['n']:2d}  {r['d']:7d}   {r['chunks']:6d}   {r['constraints']:11d}"
                      f"   {r['constraints_per_client_param']:16.2f}   {r['prove_s']:7.2f}"

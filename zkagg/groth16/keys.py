@@ -72,8 +72,9 @@ def g2_json(p: G2Point) -> list[list[str]]:
 
 
 def _dec(s: Any, what: str) -> int:
-    if not isinstance(s, str) or not s.isdigit():
-        raise InputError(f"{what} must be a decimal string")
+    # ASCII digits only (str.isdigit accepts "²"), and at most 78 of them: a coordinate is < 2^256
+    if not isinstance(s, str) or not (s.isascii() and s.isdigit()) or len(s) > 78:
+        raise InputError(f"{what} must be a decimal string of at most 78 digits")
     return int(s)
 
 
