@@ -10,7 +10,9 @@ from pathlib import Path
 
 from ..errors import ZkaggError
 
-PINNED = {"snarkjs": "0.7.6", "circomlibjs": "0.1.7", "circom2": "0.2.23", "circomlib": "2.0.5"}
+PINNED = {"snarkjs": "0.7.6", "circomlibjs": "0.1.7", "circom2": "0.2.23", "circomlib": "2.0.5",
+          # the chain tools: the Solidity compiler (solcjs) and a local JSON-RPC node for tests
+          "solc": "0.8.28", "@foundry-rs/anvil-linux-amd64": "1.7.1"}
 
 
 class NodeUnavailableError(ZkaggError):
@@ -26,7 +28,7 @@ def package(name: str) -> Path:
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise NodeUnavailableError("node and npm are needed for this peer")
     version = PINNED[name]
-    prefix = cache_dir() / f"{name}-{version}"
+    prefix = cache_dir() / f"{name.lstrip('@').replace('/', '-')}-{version}"
     if not (prefix / "node_modules" / name / "package.json").exists():
         prefix.mkdir(parents=True, exist_ok=True)
         proc = subprocess.run(

@@ -1,0 +1,76 @@
+"""`zkagg demo` end to end in a reduced configuration, and the pieces it is made of."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from zkagg.cli import main
+from zkagg.fl import digits, training
+from zkagg.fl.demo import DemoConfig
+
+
+def test_demo_two_rounds_writes_json_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, png = tmp_path / "demo.json", tmp_path / "demo.png"
+    assert main(["demo", "--rounds", "2", "--json", str(out), "--plot", str(png)]) == 0
+    result = json.loads(out.read_text())
+    assert result["audit_ok"] is True
+    # the private model matches plain float FedAvg on the same data, seeds and dropouts
+    assert abs(result["final_accuracy"] - result["fedavg_accuracy"]) <= 0.01
+    assert result["final_accuracy"] > result["initial_accuracy"]
+    rounds = result["rounds"]
+    assert [r["round"] for r in rounds] == [1, 2]
+    assert rounds[0]["dropped"] == [] and rounds[1]["dropped"] == [5]  # dropped in the last round
+    assert rounds[0]["survivors"] == 8 and rounds[1]["survivors"] == 7
+    assert rounds[1]["total_weight"] < rounds[0]["total_weight"]
+    assert all(r["gas"] is None and r["prove_s"] > 0 for r in rounds)
+    assert all(r["max_error"] <= 2.0 ** -17 + 1e-12 for r in rounds)  # half a step (16 fractional bits)
+    assert result["final_accuracy"] == rounds[-1]["accuracy"]
+    assert result["chunks"] == 1 and result["parameters"] == 64 * 32 + 32 + 32 * 10 + 10
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    shown = capsys.readouterr().out
+    assert "FedAvg" in shown and "audit: every round verified" in shown
+
+
+def test_demo_rpc_errors_clearly_until_the_chain_ledger_is_there(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--rounds", "1", "--rpc", "http://127.0.0.1:8545"]) == 2
+    assert "chain ledger" in capsys.readouterr().err
+
+
+def test_demo_config_is_checked() -> None:
+    with pytest.raises(ValueError, match="rounds"):
+        DemoConfig(rounds=0)
+    with pytest.raises(ValueError, match="dropout_client"):
+        DemoConfig(dropout_client=8)
+    assert DemoConfig(rounds=1).drop_in_round == 1
+
+
+def test_digits_split_is_seeded_label_skewed_and_complete() -> None:
+    fed = digits.load(n_clients=8, seed=3)
+    again = digits.load(n_clients=8, seed=3)
+    assert fed.sizes == again.sizes and all(np.array_equal(a.y, b.y) for a, b in zip(fed.clients, again.clients))
+    assert sum(fed.sizes) + len(fed.test.y) == 1797 and min(fed.sizes) >= 10
+    assert len(fed.test.y) == 360 and set(fed.test.y) == set(range(10))  # stratified
+    shares = np.array([np.bincount(c.y, minlength=10) / len(c.y) for c in fed.clients])
+    assert shares.max() > 0.3  # skewed: some client holds far more of one class than 1/10
+    assert fed.clients[0].x.dtype == np.float32 and 0 <= fed.clients[0].x.min() and fed.clients[0].x.max() <= 1
+    with pytest.raises(ValueError, match="alpha"):
+        digits.load(n_clients=8, alpha=0)
+
+
+@training.one_thread()
+def test_local_training_is_deterministic_and_fedavg_is_the_weighted_mean() -> None:
+    fed = digits.load(n_clients=3, seed=0)
+    model = training.make_model(seed=1)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    a = training.train_locally(model, start, fed.clients[0], epochs=1, lr=0.1, batch_size=16, seed=5)
+    b = training.train_locally(model, start, fed.clients[0], epochs=1, lr=0.1, batch_size=16, seed=5)
+    assert all(torch.equal(a[k], b[k]) for k in a) and not torch.equal(a["0.weight"], start["0.weight"])
+    mean = training.fedavg([a, start], [3, 1])
+    assert torch.allclose(mean["2.bias"], (3 * a["2.bias"] + start["2.bias"]) / 4)
+    assert mean["2.bias"].dtype == torch.float32
+    assert torch.equal(training.make_model(seed=1).state_dict()["0.weight"], start["0.weight"])

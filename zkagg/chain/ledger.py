@@ -1,0 +1,170 @@
+"""`ChainLedger`: the `zkagg.ledger.Ledger` interface on the JobLedger contract.
+
+Same rules and refusals as `MemoryLedger` (the contract enforces them; a refusal raises
+`ContractRevert`, a LedgerError naming the contract's error, and changes nothing). Each client
+writes from its own account; the aggregator's writes come from the aggregator's account.
+The survivors' c_u are read back from the contract's Submitted events (storing them would cost
+each client ~22k gas; the accumulator and the events are what the contract needs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from ..aggregation.chunks import ChunkLayout
+from ..aggregation.prover import AggregationJob, RoundProof, chunk_output
+from ..errors import LedgerError, ProofRejectedError
+from ..groth16 import VerifyingKey
+from ..ledger import MaskSet, Outcome
+from .client import (
+    PHASE_CLOSED,
+    PHASE_MASKING,
+    PHASE_MASKING_CLOSED,
+    PHASE_NONE,
+    Chain,
+    ContractRevert,
+    JobParams,
+    LedgerContract,
+    deploy_verifier,
+)
+
+#: the contract errors that mean "this proof does not prove the round"
+PROOF_ERRORS = frozenset({"ProofInvalid", "PointNotInSubgroup", "InvalidPoint", "InputNotInField",
+                          "WrongChunkCount", "WrongInputCount"})
+
+
+class ProofRevert(ContractRevert, ProofRejectedError):
+    """The contract refused a round's proofs."""
+
+
+@dataclass
+class ChainLedger:
+    """A Ledger backed by a JobLedger contract, for the jobs whose client slots it has accounts for."""
+
+    contract: LedgerContract
+    aggregator: LocalAccount
+    clients: Mapping[int, LocalAccount]
+    #: the chunk layout of each job this ledger created, to check published aggregates
+    layouts: dict[bytes, ChunkLayout] = field(default_factory=dict)
+
+    @property
+    def chain(self) -> Chain:
+        return self.contract.chain
+
+    @classmethod
+    def create(cls, chain: Chain, job: AggregationJob, vk: VerifyingKey, *,
+               contract: LedgerContract | None = None, aggregator: LocalAccount | None = None,
+               clients: Mapping[int, LocalAccount] | None = None, reward_per_round: int = 0,
+               pool: int = 0, mask_window: int = 0, submit_window: int = 0,
+               open_aggregation: bool = False) -> ChainLedger:
+        """Deploy what is missing (ledger, the job's verifier, funded accounts), create the job
+        and enroll one account per client slot."""
+        owner = aggregator or chain.new_account()
+        contract = contract or LedgerContract.deploy(chain, owner)
+        cfg = job.config
+        clients = dict(clients) if clients is not None else {
+            k: chain.new_account() for k in range(cfg.n_clients)}
+        params = JobParams(cfg.n_clients, cfg.max_weight, job.layout.n_chunks,
+                           deploy_verifier(chain, vk, owner), job.empty_commitment,
+                           mask_window, submit_window, reward_per_round)
+        aggregators = [] if open_aggregation else [owner.address]
+        contract.create_job(cfg.job_id, params, owner, aggregators=aggregators, pool=pool)
+        for k, account in sorted(clients.items()):
+            contract.enroll(cfg.job_id, k, account.address, owner)
+        return cls(contract, owner, clients, {cfg.job_id: job.layout})
+
+    def _client(self, client: int) -> LocalAccount:
+        account = self.clients.get(client)
+        if account is None:
+            raise LedgerError(f"no account for client slot {client}")
+        return account
+
+    # ---- masking ----
+
+    def post_mask_set(self, job_id: bytes, round: int, attempt: int, members: tuple[int, ...]) -> None:
+        self.contract.post_mask_set(job_id, round, attempt, members, self.aggregator)
+
+    def post_mask_commitment(self, job_id: bytes, round: int, attempt: int, client: int, digest: int) -> None:
+        self.contract.post_mask_commitment(job_id, round, attempt, digest, self._client(client))
+
+    def close_masking(self, job_id: bytes, round: int, attempt: int) -> tuple[int, ...]:
+        receipt = self.contract.close_masking(job_id, round, attempt, self.aggregator)
+        event = self.contract.contract.events.MaskingClosed().process_receipt(receipt)[0]
+        return _slots(event["args"]["committed"])
+
+    def mask_set(self, job_id: bytes, round: int) -> MaskSet | None:
+        info = self.contract.round_info(job_id, round)
+        if info.phase == PHASE_NONE:
+            return None
+        return MaskSet(info.attempt, info.members, info.phase > PHASE_MASKING_CLOSED)
+
+    def mask_commitments(self, job_id: bytes, round: int) -> dict[int, int]:
+        info = self.contract.round_info(job_id, round)
+        if info.phase == PHASE_NONE:
+            return {}
+        committed = info.members
+        if info.phase in (PHASE_MASKING, PHASE_MASKING_CLOSED):
+            committed = tuple(k for k in info.members if k not in info.pending)
+        return {k: self.contract.mask_commitment(job_id, round, k) for k in committed}
+
+    # ---- submissions ----
+
+    def post_submission(self, job_id: bytes, round: int, client: int, digest: int, weight: int) -> None:
+        self.contract.submit(job_id, round, digest, weight, self._client(client))
+
+    def close_submissions(self, job_id: bytes, round: int) -> Outcome:
+        receipt = self.contract.close_submissions(job_id, round, self.aggregator,
+                                                  slots=max(self.clients, default=0) + 1)
+        args = self.contract.contract.events.SubmissionsClosed().process_receipt(receipt)[0]["args"]
+        return Outcome(_slots(args["survivors"]), _slots(args["dropped"]))
+
+    def submissions(self, job_id: bytes, round: int) -> dict[int, tuple[int, int]]:
+        info = self.contract.round_info(job_id, round)
+        if info.phase == PHASE_NONE:
+            return {}
+        return {e["args"]["slot"]: (e["args"]["digest"], e["args"]["weight"])
+                for e in self.contract.events("Submitted", job_id, round, from_block=info.opened_at)}
+
+    def outcome(self, job_id: bytes, round: int) -> Outcome | None:
+        info = self.contract.round_info(job_id, round)
+        if info.phase < PHASE_CLOSED:
+            return None
+        dropped = info.pending
+        return Outcome(tuple(k for k in info.members if k not in dropped), dropped)
+
+    # ---- acceptance ----
+
+    def accept_round(self, job_id: bytes, round: int, proof: Any) -> bytes:
+        """Send the round's chunk proofs and outputs; the contract verifies them against its own
+        records and stores the model hash. The published aggregate is checked against the
+        outputs here first (the contract sees only the outputs)."""
+        if not isinstance(proof, RoundProof) or proof.round != round:
+            raise ProofRejectedError(f"not a proof of round {round}")
+        outputs = [c.output for c in proof.chunks]
+        layout = self.layouts.get(job_id)
+        if layout is not None and (
+                len(proof.aggregate) != layout.n_elements or len(outputs) != layout.n_chunks
+                or outputs != [chunk_output(proof.total_weight, layout.chunk(proof.aggregate, j))
+                               for j in range(layout.n_chunks)]):
+            raise ProofRejectedError("the published aggregate does not match the chunk outputs")
+        try:
+            receipt = self.contract.accept_round(job_id, round, [c.proof for c in proof.chunks],
+                                                 outputs, self.aggregator)
+        except ContractRevert as err:
+            if err.error in PROOF_ERRORS:
+                raise ProofRevert(err.error, err.values) from None
+            raise
+        event = self.contract.contract.events.RoundAccepted().process_receipt(receipt)[0]
+        return bytes(event["args"]["modelHash"])
+
+    def model_hash(self, job_id: bytes, round: int) -> bytes | None:
+        return self.contract.round_info(job_id, round).model_hash
+
+
+def _slots(bitmap: int) -> tuple[int, ...]:
+    return tuple(k for k in range(bitmap.bit_length()) if bitmap >> k & 1)
+

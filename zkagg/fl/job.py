@@ -1,0 +1,239 @@
+"""A federated-learning job over verifiable secure aggregation: models in, proved global models out.
+
+`Job` hides the protocol: it fixes the secure-aggregation parameters from a model template, runs the
+one Groth16 setup of the job's chunk circuit, and opens the job on a ledger. Each round it takes
+the clients' updates (numpy arrays, torch tensors or state_dicts shaped like the template), runs
+secure aggregation, proves the aggregate, verifies the proof, has the ledger accept it, and hands
+back the global model — the exact weighted mean S / N — in the template's structure and dtypes.
+
+In one process `run_round` does all of that. Over any transport, `client` and `aggregator` give
+the secure-aggregation state machines of `zkagg.secagg` configured for the job (they exchange
+`zkagg.secagg.messages`), and `publish` proves and publishes the aggregator's result.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..aggregation import AggregationJob, RoundProof, prove_round, slots, verify_round
+from ..errors import InputError, LedgerError, ProofError, ProtocolError
+from ..groth16 import ProvingKey, VerifyingKey
+from ..ledger import Ledger, MemoryLedger
+from ..secagg import Aggregator, Client, DropPoint, Quantization, SecAggConfig, simulate_round
+from ..secagg.aggregator import RoundResult
+from ..secagg.encoding import Layout, Update, decode
+from .checks import check_template, check_update, check_updates
+from .params import JobParams
+
+#: a ledger that opens the job itself once the job's key exists (e.g. one that deploys a contract)
+LedgerFactory = Callable[[AggregationJob, VerifyingKey], Ledger]
+
+
+@dataclass(frozen=True)
+class PublishedRound:
+    """A round whose proof was verified and accepted on the ledger."""
+
+    round: int
+    model: Any = field(repr=False)  # S / N in the template's structure: arrays, tensors or a dict
+    mean: npt.NDArray[np.float64] = field(repr=False)  # the same, as one flat float64 vector
+    total_weight: int  # N = Σ w_u over the survivors
+    survivors: tuple[int, ...]
+    dropped: tuple[int, ...]  # committed a mask, never submitted: recovered from Shamir shares
+    proof: RoundProof = field(repr=False)
+    prove_seconds: float
+    model_hash: bytes  # what the ledger stored for the round: sha256 over the proved chunk outputs
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The result of re-checking every published round against the ledger."""
+
+    rounds: tuple[int, ...]
+    failures: dict[int, str]  # round → what did not check out
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+class Job:
+    """One FL job: fixed parameters, one proving key, one ledger, a numbered sequence of rounds.
+
+    `template` is a model (numpy array, torch tensor, or a mapping of them such as a state_dict)
+    whose names, shapes and dtypes every update must have; its values must lie in the clip range.
+    Everything is validated here, before the setup runs: the quantization budget
+    (`n_clients × max_weight` sums must fit a packed slot, else BudgetError), the template, and
+    the job's sizes. Pass `proving_key` to reuse a key from an earlier setup or a ceremony.
+    `chunk_len` (packed elements per chunk proof) defaults to the longest chunk that fits a proving
+    domain of 2^19 rows (`AggregationJob.fitting`): small models are one proof per round.
+
+    `ledger` is a ledger with `open_job(job_id, n_clients, max_weight, verifier)` (default: a new
+    `MemoryLedger`), or a factory `(aggregation_job, verifying_key) -> Ledger` for a ledger that
+    opens the job itself once the key exists.
+
+    `clip_updates=False` (the default) refuses updates outside [-clip, clip] with a BudgetError;
+    True clips them, as secure aggregation does. Every tensor of the template is averaged: leave
+    integer buffers (such as BatchNorm's num_batches_tracked) out of it.
+    """
+
+    def __init__(self, template: Update, *, n_clients: int, ledger: Ledger | LedgerFactory | None = None,
+                 max_weight: int = 1000, quantization: Quantization | None = None,
+                 neighbours: int = 10, threshold: int | None = None, chunk_len: int | None = None,
+                 clip_updates: bool = False, job_id: bytes | None = None,
+                 proving_key: ProvingKey | None = None) -> None:
+        layout = check_template(template)
+        config = SecAggConfig(
+            job_id=secrets.token_bytes(32) if job_id is None else job_id, n_clients=n_clients,
+            model_length=layout.size, quantization=quantization or Quantization(),
+            max_weight=max_weight, neighbours=neighbours, threshold=threshold,
+        )
+        if ledger is not None and not (hasattr(ledger, "open_job") or callable(ledger)):
+            raise InputError("ledger: expected a ledger with open_job(...) or a factory (job, vk) -> Ledger")
+        check_update(layout, config, template, who="template", clip=bool(clip_updates))
+        self.aggregation = (AggregationJob.fitting(config) if chunk_len is None
+                            else AggregationJob(config, chunk_len))
+        #: the public parameters: send them to clients that run elsewhere
+        self.params = JobParams(config, layout, self.aggregation.chunk_len, bool(clip_updates))
+        r1cs = self.aggregation.r1cs
+        shape = (r1cs.n_wires, r1cs.n_public)
+        if proving_key is not None and (proving_key.n_wires, proving_key.vk.n_public) != shape:
+            raise InputError("proving_key: it was not made for this job's chunk circuit")
+        self.proving_key = proving_key or self.aggregation.setup()
+        self.ledger = _open_job(MemoryLedger() if ledger is None else ledger, self)
+        self.next_round = 0
+        self.rounds: list[PublishedRound] = []
+
+    @property
+    def config(self) -> SecAggConfig:
+        return self.params.config
+
+    @property
+    def layout(self) -> Layout:
+        return self.params.layout
+
+    @property
+    def clip_updates(self) -> bool:
+        return self.params.clip_updates
+
+    @property
+    def verifying_key(self) -> VerifyingKey:
+        return self.proving_key.vk
+
+    @property
+    def job_id(self) -> bytes:
+        return self.config.job_id
+
+    @property
+    def model(self) -> Any:
+        """The latest published global model (None before the first round)."""
+        return self.rounds[-1].model if self.rounds else None
+
+    # -- in one process ---------------------------------------------------------------------
+
+    def run_round(self, updates: Mapping[int, tuple[Update, int]], *,
+                  dropouts: Mapping[int, DropPoint] | None = None) -> PublishedRound:
+        """One whole round in this process over `updates` ({client id: (update, weight)}).
+
+        The updates are checked first (a bad one raises and nothing is recorded); `dropouts`
+        simulates clients that vanish at a point of the protocol. Returns the published round.
+        A round that fails after it started on the ledger (DropoutError, PrivacyError, ...) is
+        abandoned: its number is not reused.
+        """
+        checked = check_updates(self.layout, self.config, updates, clip=self.clip_updates)
+        drops = dict(dropouts or {})
+        for client, point in drops.items():
+            if client not in checked or not isinstance(point, DropPoint):
+                raise InputError(f"dropouts: {client!r} → {point!r} is not a DropPoint of a client in updates")
+        round = self._take_round()
+        result = simulate_round(self.config, checked, round=round, ledger=self.ledger, dropouts=drops,
+                                commit=self.aggregation.commit)
+        return self.publish(result)
+
+    # -- over any transport -----------------------------------------------------------------
+
+    def client(self, client_id: int, update: Update, weight: int, *, round: int) -> Client:
+        """A client's secure-aggregation state machine for `round` (the aggregator's), on this
+        job's ledger; `JobParams.client` makes the same elsewhere from `job.params`."""
+        return self.params.client(self.ledger, client_id, update, weight, round=round)
+
+    def aggregator(self) -> Aggregator:
+        """The aggregator's state machine for the next round; the round number (`.ident.round`,
+        which the clients need) is taken now. When its stage is DONE, pass `.result` to `publish`."""
+        return Aggregator(self.config, self.ledger, self._take_round(), commit=self.aggregation.commit)
+
+    def publish(self, result: RoundResult) -> PublishedRound:
+        """Prove a finished round, verify the proof against the ledger's commitments, have the
+        ledger accept it, and return the global model."""
+        if result.config != self.config:
+            raise ProtocolError("the round result belongs to another job")
+        if any(p.round == result.round for p in self.rounds):
+            raise ProtocolError(f"round {result.round} is already published")
+        start = time.perf_counter()
+        proof = prove_round(self.aggregation, self.proving_key, result, self.ledger)
+        seconds = time.perf_counter() - start
+        record = slots(self.aggregation, self.ledger, result.round)
+        if not verify_round(self.aggregation, self.verifying_key, proof, record):
+            raise ProofError(f"round {result.round}: the proof does not verify against the ledger")
+        model_hash = self.ledger.accept_round(self.job_id, result.round, proof)
+        if model_hash != proof.model_hash:
+            raise LedgerError(f"round {result.round}: the ledger stored another model hash")
+        mean = decode(proof.aggregate, proof.total_weight, self.config)
+        published = PublishedRound(
+            round=result.round, model=self.layout.unflatten(mean), mean=mean,
+            total_weight=proof.total_weight, survivors=result.survivors, dropped=result.dropped,
+            proof=proof, prove_seconds=seconds, model_hash=model_hash,
+        )
+        self.rounds.append(published)
+        self.next_round = max(self.next_round, result.round + 1)
+        return published
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def audit(self) -> AuditReport:
+        """Re-check every published round against the ledger: the proof verifies against the
+        commitments and weights the ledger recorded, the ledger stored the proved model's hash,
+        and the published model is the deterministic decoding of the proved aggregate."""
+        failures: dict[int, str] = {}
+        for p in self.rounds:
+            problem = self._audit_round(p)
+            if problem:
+                failures[p.round] = problem
+        return AuditReport(tuple(p.round for p in self.rounds), failures)
+
+    def _audit_round(self, p: PublishedRound) -> str | None:
+        cfg = self.config
+        outcome = self.ledger.outcome(cfg.job_id, p.round)
+        if outcome is None or (outcome.survivors, outcome.dropped) != (p.survivors, p.dropped):
+            return "survivors and dropped clients differ from the ledger's"
+        record = slots(self.aggregation, self.ledger, p.round)
+        if record.total_weight != p.total_weight:
+            return "N differs from the survivors' weights on the ledger"
+        if not verify_round(self.aggregation, self.verifying_key, p.proof, record):
+            return "the proof does not verify against the ledger's records"
+        if self.ledger.model_hash(cfg.job_id, p.round) != p.proof.model_hash:
+            return "the ledger's model hash is not the proved model's"
+        if not np.array_equal(decode(p.proof.aggregate, p.proof.total_weight, cfg), p.mean):
+            return "the published model is not the decoding of the proved aggregate"
+        return None
+
+    def _take_round(self) -> int:
+        round, self.next_round = self.next_round, self.next_round + 1
+        return round
+
+
+def _open_job(ledger: Ledger | LedgerFactory, job: Job) -> Ledger:
+    """The ledger with the job opened on it: slots, weight bound and the round verifier."""
+    verifier = job.aggregation.verifier(job.verifying_key)
+    opener = getattr(ledger, "open_job", None)
+    if opener is not None:
+        opener(job.job_id, job.config.n_clients, job.config.max_weight, verifier)
+        return ledger  # type: ignore[return-value]
+    assert callable(ledger)  # checked before the setup
+    return ledger(job.aggregation, job.verifying_key)

@@ -1,0 +1,16 @@
+"""Flower integration: a client mod and a server fit workflow that run zkagg rounds under any
+unmodified Flower Strategy, as Flower's own SecAgg+ mod and workflow do.
+
+    client_app = ClientApp(client_fn=client_fn, mods=[zkagg_mod(ledger)])
+    fit = ZkaggWorkflow(n_clients=4, ledger=ledger)
+    DefaultWorkflow(fit_workflow=fit)(grid, LegacyContext(context, config=..., strategy=FedAvg()))
+
+Both sides use the same ledger: in a simulation, one `MemoryLedger` served to the client workers
+by `LedgerServer`; in a deployment, the contract-backed ledger.
+"""
+
+from .ledger import LedgerServer, RemoteLedger
+from .mod import ZkaggMod, zkagg_mod
+from .workflow import RoundRecord, ZkaggWorkflow
+
+__all__ = ["LedgerServer", "RemoteLedger", "RoundRecord", "ZkaggMod", "ZkaggWorkflow", "zkagg_mod"]

@@ -1,0 +1,118 @@
+"""One ledger for the server and every client: a ledger served to other processes on the local host.
+
+Flower's simulation engine runs each ClientApp in a worker process, so a ledger object made in the
+test (a `MemoryLedger`) is not shared by simply passing it around. `LedgerServer` serves one ledger
+on 127.0.0.1 and `RemoteLedger` is a picklable handle that calls it from any process, one call at
+a time (the served ledger sees the calls in order, as a chain would see transactions). A call's
+LedgerError reaches the caller unchanged.
+
+For simulations and tests only: the connection is authenticated with a random key, but the calls
+travel as pickles. A real deployment gives every party a handle to the contract-backed ledger.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Client, Connection, Listener
+from typing import Any
+
+from ..errors import InputError, LedgerError
+
+#: what a remote handle may call: the Ledger protocol and the in-memory ledger's job registration
+METHODS = frozenset({
+    "open_job", "post_mask_set", "post_mask_commitment", "close_masking", "mask_set",
+    "mask_commitments", "post_submission", "close_submissions", "submissions", "outcome",
+    "accept_round", "model_hash",
+})
+
+
+class LedgerServer:
+    """Serves `ledger` on 127.0.0.1 (an ephemeral port) until `close()`; use as a context manager."""
+
+    def __init__(self, ledger: Any) -> None:
+        self.ledger = ledger
+        self._authkey = secrets.token_bytes(32)
+        self._listener = Listener(("127.0.0.1", 0), authkey=self._authkey)
+        self._lock = threading.Lock()
+        self._closed = False
+        threading.Thread(target=self._accept, name="zkagg-ledger", daemon=True).start()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self._listener.address  # type: ignore[no-any-return]
+
+    def remote(self) -> RemoteLedger:
+        """A handle other processes can use (it pickles to the address and key)."""
+        return RemoteLedger(self.address, self._authkey)
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+
+    def __enter__(self) -> LedgerServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn = self._listener.accept()
+            except (OSError, EOFError, AuthenticationError):  # closed, or a peer without the key
+                continue
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: Connection) -> None:
+        with conn:
+            while True:
+                try:
+                    name, args = conn.recv()
+                except (EOFError, OSError):
+                    return
+                try:
+                    if name not in METHODS:
+                        raise LedgerError(f"the served ledger has no method {name!r}")
+                    with self._lock:
+                        reply = ("ok", getattr(self.ledger, name)(*args))
+                except Exception as exc:  # noqa: BLE001 — the caller gets it back
+                    reply = ("error", exc)
+                conn.send(reply)
+
+
+class RemoteLedger:
+    """A Ledger whose calls run on a `LedgerServer`; it connects on first use in each process."""
+
+    def __init__(self, address: tuple[str, int], authkey: bytes) -> None:
+        self.address, self._authkey = (str(address[0]), int(address[1])), authkey
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return RemoteLedger, (self.address, self._authkey)
+
+    def _call(self, name: str, *args: Any) -> Any:
+        with self._lock:
+            if self._conn is None:
+                self._conn = Client(self.address, authkey=self._authkey)
+            self._conn.send((name, args))
+            status, value = self._conn.recv()
+        if status == "error":
+            raise value
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in METHODS:
+            raise AttributeError(name)
+        return lambda *args: self._call(name, *args)
+
+
+def check_ledger(ledger: object, name: str = "ledger") -> None:
+    """Eager check that an object offers the Ledger protocol's methods."""
+    if isinstance(ledger, RemoteLedger):
+        return
+    missing = sorted(m for m in METHODS - {"open_job"} if not callable(getattr(ledger, m, None)))
+    if missing:
+        raise InputError(f"{name} is not a Ledger: it lacks {', '.join(missing)}")

@@ -1,0 +1,221 @@
+"""The server side: a Flower fit workflow that runs each round as a proved zkagg round.
+
+    workflow = DefaultWorkflow(fit_workflow=ZkaggWorkflow(n_clients=4, ledger=ledger))
+    workflow(grid, LegacyContext(context, config=ServerConfig(num_rounds=3), strategy=FedAvg()))
+
+Per round: the strategy's `configure_fit` picks the clients and their fit instructions; each
+sampled node keeps one slot of the job for the whole job. The workflow drives the zkagg
+aggregator's stages (keys → shares → masking, with retries → inputs → unmasking), one Flower
+message per client and stage, with zkagg's wire-format messages inside. A node that fails,
+answers late or sends something the aggregator refuses is out for the rest of the round; the
+ledger fixes who dropped and their masks are recovered. The finished round is proved (one Groth16
+setup per job, made at the first round and reused), accepted on the ledger, and the decoded
+weighted mean goes to the strategy's `aggregate_fit` as one result that weighs N = Σ w_u: with
+FedAvg the new global model is exactly the proved mean. Per-client parameters and metrics never
+reach the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from flwr.app import ConfigRecord, Context, Message, MessageType, RecordDict
+from flwr.common import Code, FitRes, Status, ndarrays_to_parameters, parameters_to_ndarrays
+from flwr.compat.common import recorddict_compat as compat
+from flwr.server.compat.legacy_context import LegacyContext
+from flwr.server.workflow.constant import MAIN_CONFIGS_RECORD, MAIN_PARAMS_RECORD, Key
+from flwr.serverapp import Grid
+
+from ..aggregation import AggregationJob, RoundProof, prove_round
+from ..errors import DropoutError, InputError, ProtocolError, ZkaggError, check_int
+from ..groth16 import ProvingKey
+from ..ledger import Ledger
+from ..secagg.aggregator import Aggregator, AggregatorStage, RoundResult
+from ..secagg.config import Quantization, SecAggConfig
+from ..secagg.encoding import Layout, decode
+from .ledger import check_ledger
+from .mod import as_named_arrays
+from .records import RECORD, job_to_record, pack_messages, unpack_messages
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """A proved round as the workflow finished it (slots, not node ids)."""
+
+    round: int
+    survivors: tuple[int, ...]
+    dropped: tuple[int, ...]
+    proof: RoundProof
+    model_hash: bytes  # what the ledger stored when it accepted the proof
+    parameters: list[np.ndarray] = field(repr=False)  # the decoded weighted mean, in model order
+
+
+class ZkaggWorkflow:
+    """Secure, proved aggregation as the fit step of Flower's DefaultWorkflow.
+
+    n_clients: the job's client slots (a node keeps its slot for the whole job). ledger: the
+    ledger the clients use too; the workflow opens the job on it at the first round. The other
+    parameters are the job's (see SecAggConfig and AggregationJob; without a chunk_len, chunks
+    fill a 2^19-row proving domain, `AggregationJob.fitting`). Everything is checked here, the
+    quantization budget included, before any round runs.
+    """
+
+    def __init__(self, *, n_clients: int, ledger: Ledger, quantization: Quantization | None = None,
+                 max_weight: int = 1 << 16, neighbours: int = 10, threshold: int | None = None,
+                 chunk_len: int | None = None, job_id: bytes | None = None, timeout: float | None = None) -> None:
+        self.job_id = job_id if job_id is not None else secrets.token_bytes(32)
+        self.quantization = quantization if quantization is not None else Quantization()
+        if not isinstance(self.quantization, Quantization):
+            raise InputError("quantization must be a zkagg.secagg.Quantization")
+        # every bound and the overflow budget, with a stand-in model length (the budget does not
+        # depend on it; the real length is the global model's, known at the first round)
+        self._config_args: dict[str, Any] = dict(
+            job_id=self.job_id, n_clients=n_clients, quantization=self.quantization,
+            max_weight=max_weight, neighbours=neighbours, threshold=threshold)
+        SecAggConfig(model_length=1, **self._config_args)
+        self.chunk_len = check_int("chunk_len", chunk_len, 1) if chunk_len is not None else None
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
+                                    or not timeout > 0):
+            raise InputError(f"timeout must be None or a number of seconds > 0, not {timeout!r}")
+        self.timeout = timeout
+        check_ledger(ledger)
+        self.ledger = ledger
+        self.job: AggregationJob | None = None
+        self.proving_key: ProvingKey | None = None
+        self.slots: dict[int, int] = {}  # Flower node id → the job's slot
+        self.rounds: dict[int, RoundRecord] = {}
+        self.halted: dict[int, str] = {}  # rounds that did not complete, and why
+
+    # -- the job --------------------------------------------------------------------------
+
+    def _job_for(self, layout: Layout) -> AggregationJob:
+        """The job, made at the first round: setup once, job opened on the ledger."""
+        if self.job is None:
+            config = SecAggConfig(model_length=layout.size, **self._config_args)
+            job = (AggregationJob(config, chunk_len=self.chunk_len) if self.chunk_len is not None
+                   else AggregationJob.fitting(config))
+            log.info("zkagg: Groth16 setup for job %s (%d constraints per chunk)",
+                     self.job_id.hex()[:16], job.r1cs.n_constraints)
+            pk = job.setup()
+            self.ledger.open_job(self.job_id, config.n_clients, config.max_weight, job.verifier(pk.vk))  # type: ignore[attr-defined]
+            self.job, self.proving_key = job, pk
+        if layout.size != self.job.config.model_length:
+            raise InputError(f"the global model has {layout.size} values; the job was set up for "
+                             f"{self.job.config.model_length}")
+        return self.job
+
+    def _assign(self, node_ids: list[int]) -> dict[int, int]:
+        """slot → node for this round's nodes; a new node takes the lowest free slot."""
+        taken = set(self.slots.values())
+        free = (s for s in range(self._config_args["n_clients"]) if s not in taken)
+        for node in sorted(n for n in node_ids if n not in self.slots):
+            slot = next(free, None)
+            if slot is None:
+                log.warning("zkagg: node %d left out: all %d slots of the job are taken",
+                            node, self._config_args["n_clients"])
+                continue
+            self.slots[node] = slot
+        return {self.slots[n]: n for n in node_ids if n in self.slots}
+
+    # -- a round --------------------------------------------------------------------------
+
+    def __call__(self, grid: Grid, context: Context) -> None:
+        if not isinstance(context, LegacyContext):
+            raise InputError(f"expected a LegacyContext, got {type(context).__name__}")
+        round = int(context.state.config_records[MAIN_CONFIGS_RECORD][Key.CURRENT_ROUND])  # type: ignore[arg-type]
+        parameters = compat.arrayrecord_to_parameters(
+            context.state.array_records[MAIN_PARAMS_RECORD], keep_input=True)
+        layout = Layout.of(as_named_arrays(parameters_to_ndarrays(parameters)))
+        instructions = context.strategy.configure_fit(round, parameters, context.client_manager)
+        if not instructions:
+            log.info("zkagg: configure_fit selected no clients; round %d skipped", round)
+            return
+        job = self._job_for(layout)
+        nodes = self._assign([proxy.node_id for proxy, _ in instructions])
+        proxies = {proxy.node_id: proxy for proxy, _ in instructions}
+        failures: dict[int, ZkaggError] = {}
+
+        aggregator = Aggregator(job.config, self.ledger, round, commit=job.commit)
+        start = {}
+        for proxy, fitins in instructions:
+            if proxy.node_id not in self.slots:
+                continue
+            content = compat.fitins_to_recorddict(fitins, keep_input=True)
+            content.config_records[RECORD] = ConfigRecord(
+                {**job_to_record(job), "slot": self.slots[proxy.node_id], "round": round, "messages": []})
+            start[self.slots[proxy.node_id]] = content
+        try:
+            self._exchange(grid, round, aggregator, start, nodes, failures)
+            while aggregator.stage is not AggregatorStage.DONE:
+                outgoing: dict[int, list[Any]] = defaultdict(list)
+                for slot, msg in aggregator.close():
+                    outgoing[slot].append(msg)
+                contents = {s: RecordDict({RECORD: ConfigRecord({"messages": pack_messages(ms)})})
+                            for s, ms in outgoing.items()}
+                self._exchange(grid, round, aggregator, contents, nodes, failures)
+        except ProtocolError as exc:  # DropoutError, PrivacyError: nothing is released
+            log.error("zkagg: round %d halted: %s", round, exc)
+            self.halted[round] = str(exc)
+            return
+        assert aggregator.result is not None and self.proving_key is not None
+        record = self._prove(job, aggregator.result, layout)
+        self.rounds[round] = record
+        log.info("zkagg: round %d proved and accepted (%d survivors, %d dropped)",
+                 round, len(record.survivors), len(record.dropped))
+
+        survivor = min(n for n, s in self.slots.items() if s in record.survivors and n in proxies)
+        result = FitRes(Status(Code.OK, "zkagg"), ndarrays_to_parameters(record.parameters),
+                        record.proof.total_weight, {})
+        aggregated, metrics = context.strategy.aggregate_fit(
+            round, [(proxies[survivor], result)], list(failures.values()))  # type: ignore[arg-type]
+        if aggregated is not None:
+            context.state.array_records[MAIN_PARAMS_RECORD] = compat.parameters_to_arrayrecord(aggregated, True)
+            context.history.add_metrics_distributed_fit(server_round=round, metrics=metrics)
+
+    def _exchange(self, grid: Grid, round: int, aggregator: Aggregator, contents: Mapping[int, RecordDict],
+                  nodes: dict[int, int], failures: dict[int, ZkaggError]) -> None:
+        """Send each slot's content to its node and hand the replies to the aggregator. A node that
+        fails, does not answer, or sends what the aggregator refuses is out of the round."""
+        messages = [Message(content=c, dst_node_id=nodes[s], message_type=MessageType.TRAIN,
+                            group_id=str(round)) for s, c in contents.items() if s in nodes]
+        slot_of = {n: s for s, n in nodes.items()}
+        answered = set()
+        for reply in grid.send_and_receive(messages, timeout=self.timeout):
+            node = reply.metadata.src_node_id
+            slot = slot_of.get(node)
+            if slot is None or slot in answered:
+                continue
+            answered.add(slot)
+            try:
+                if reply.has_error():
+                    reason = (reply.error.reason or "").strip().splitlines()
+                    raise DropoutError(f"node {node} failed: {reason[-1] if reason else reply.error.code}")
+                for msg in unpack_messages(reply.content.config_records.get(RECORD, {})):
+                    if msg.sender != slot:
+                        raise ProtocolError(f"node {node} holds slot {slot} but sent as {msg.sender}")
+                    aggregator.handle(msg)
+            except ZkaggError as exc:
+                log.warning("zkagg: round %d: slot %d is out: %s", round, slot, exc)
+                failures[node] = exc
+                del nodes[slot]
+        for slot in [s for s in contents if s in nodes and s not in answered]:
+            failures[nodes[slot]] = DropoutError(f"node {nodes[slot]} did not answer")
+            del nodes[slot]
+
+    def _prove(self, job: AggregationJob, result: RoundResult, layout: Layout) -> RoundRecord:
+        """Prove the round, have the ledger accept it, and decode the accepted (S, N)."""
+        assert self.proving_key is not None
+        proof = prove_round(job, self.proving_key, result, self.ledger)
+        model_hash = self.ledger.accept_round(job.config.job_id, result.round, proof)
+        mean = decode(proof.aggregate, proof.total_weight, job.config)
+        arrays = layout.unflatten(mean)
+        return RoundRecord(result.round, result.survivors, result.dropped, proof, model_hash,
+                           [arrays[str(i)] for i in range(len(arrays))])
