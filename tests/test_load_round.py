@@ -23,3 +23,11 @@ def test_bench_round_load_reports_peak_rss(tmp_path: Path, monkeypatch: pytest.M
     assert 1 << 12 < load["chunk_constraints"] < 1 << 13
     assert 0 < load["peak_rss_mb_before_prove"] <= load["peak_rss_mb"] == result["peak_rss_mb"]
     assert load["within_limit"] and "rows" not in result
+
+
+def test_every_chunk_path_comes_from_one_tree() -> None:
+    from zkagg.poseidon import merkle
+
+    for n in (1, 2, 3, 5, 8, 13):  # the round witness builds each slot's tree once, not per chunk
+        leaves = [(7 * i + 1) ** 5 for i in range(n)]
+        assert merkle.merkle_paths(leaves) == [merkle.merkle_path(leaves, j) for j in range(n)]

@@ -25,7 +25,7 @@ from ..errors import InputError, ProtocolError, check_int
 from ..groth16 import Proof, ProvingKey, VerifyingKey, prove, setup, verify
 from ..ledger import Ledger, Slots, round_slots
 from ..poseidon import poseidon_sponge
-from ..poseidon.merkle import merkle_root
+from ..poseidon.merkle import merkle_paths, merkle_root
 from ..secagg.aggregator import RoundResult
 from ..secagg.config import SecAggConfig
 from .chunks import ChunkLayout
@@ -172,14 +172,14 @@ def prove_chunk(job: AggregationJob, pk: ProvingKey, round: int, j: int, record:
 
 @dataclass(frozen=True)
 class RoundWitness:
-    """A finished round's slot data, checked against the ledger: each slot's vector and its
-    chunk hashes (Merkle leaves). `chunk(j)` is what the proof of chunk j needs."""
+    """A finished round's slot data, checked against the ledger: each slot's vector and the
+    Merkle path of each of its chunks. `chunk(j)` is what the proof of chunk j needs."""
 
     job: AggregationJob
     round: int
     record: Slots
     vectors: list[FrArray] = field(repr=False)
-    leaves: list[list[int]] = field(repr=False)
+    paths: list[list[list[int]]] = field(repr=False)  # by slot, then chunk
 
     @classmethod
     def of(cls, job: AggregationJob, result: RoundResult, ledger: Ledger) -> RoundWitness:
@@ -193,11 +193,10 @@ class RoundWitness:
         for k, (lv, a) in enumerate(zip(leaves, record.commitments)):
             if merkle_root(lv) != a:
                 raise ProtocolError(f"slot {k}'s data does not match its commitment on the ledger")
-        return cls(job, result.round, record, vectors, leaves)
+        return cls(job, result.round, record, vectors, [merkle_paths(lv) for lv in leaves])
 
     def chunk(self, j: int) -> tuple[list[FrArray], list[list[int]]]:
-        lay = self.job.layout
-        return [lay.chunk(v, j) for v in self.vectors], [lay.path(lv, j) for lv in self.leaves]
+        return [self.job.layout.chunk(v, j) for v in self.vectors], [p[j] for p in self.paths]
 
 
 def _prove_chunk(job: AggregationJob, pk: ProvingKey, witness: RoundWitness, j: int) -> ChunkProof:

@@ -43,6 +43,12 @@ def merkle_path(leaves: Sequence[int], index: int) -> list[int]:
     return path
 
 
+def merkle_paths(leaves: Sequence[int]) -> list[list[int]]:
+    """The path of every leaf, from one tree (merkle_path builds the tree for each call)."""
+    levels = _levels(leaves)
+    return [[level[(i >> h) ^ 1] for h, level in enumerate(levels[:-1])] for i in range(len(leaves))]
+
+
 def root_from_path(leaf: int, index: int, path: Sequence[int]) -> int:
     """The root a leaf and its path lead to (what the circuit gadget computes)."""
     node = leaf
