@@ -199,7 +199,15 @@ class RoundWitness:
         return [self.job.layout.chunk(v, j) for v in self.vectors], [p[j] for p in self.paths]
 
 
-def _prove_chunk(job: AggregationJob, pk: ProvingKey, witness: RoundWitness, j: int) -> ChunkProof:
+def _prove_chunk(job: AggregationJob, pk: ProvingKey, round: int, j: int, record: Slots,
+                 vectors: list[FrArray], leaves: list[list[int]]) -> ChunkProof:
+    """Chunk j from whole slot vectors and their chunk hashes (for callers that pick the slots)."""
+    lay = job.layout
+    return prove_chunk(job, pk, round, j, record, [lay.chunk(v, j) for v in vectors],
+                       [lay.path(lv, j) for lv in leaves])
+
+
+def _prove_witness_chunk(job: AggregationJob, pk: ProvingKey, witness: RoundWitness, j: int) -> ChunkProof:
     return prove_chunk(job, pk, witness.round, j, witness.record, *witness.chunk(j))
 
 
@@ -215,7 +223,7 @@ def prove_round(job: AggregationJob, pk: ProvingKey, result: RoundResult, ledger
     witness = RoundWitness.of(job, result, ledger)
     n = job.layout.n_chunks
     run: Callable[..., Iterable[ChunkProof]] = executor.map if executor else map  # type: ignore[assignment]
-    chunks = tuple(run(_prove_chunk, [job] * n, [pk] * n, [witness] * n, range(n)))
+    chunks = tuple(run(_prove_witness_chunk, [job] * n, [pk] * n, [witness] * n, range(n)))
     return RoundProof(result.round, chunks, result.aggregate, result.total_weight)
 
 
