@@ -4,6 +4,7 @@ the journal, and a journal is refused when it is for another round, in use, or n
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,12 @@ def test_an_altered_journal_is_refused(tmp_path: Path) -> None:
     journal._db.execute("DELETE FROM log WHERE seq = 3")
     journal.close()
     with pytest.raises(StoreError, match="entry 2"):
+        DurableAggregator(config, ledger, 0, path)
+    db = sqlite3.connect(path)  # damage it below the journal's checks: a kind that is not UTF-8
+    db.execute("UPDATE log SET kind = CAST(x'88' AS TEXT) WHERE seq = 1")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError):
         DurableAggregator(config, ledger, 0, path)
 
 

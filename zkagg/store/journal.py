@@ -33,6 +33,10 @@ CREATE TABLE log (
 """
 
 
+#: what sqlite3 raises on a damaged file: its own errors, and text that is not UTF-8
+_READ_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
 class Kind(enum.Enum):
     MESSAGE = "message"  # an accepted client message, in the wire format
     CLOSE = "close"  # a stage's deadline passed (the aggregator's close())
@@ -62,7 +66,7 @@ class Journal:
         self._fresh = not self.path.exists() or self.path.stat().st_size == 0
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=LOCK_TIMEOUT_S)
-        except sqlite3.Error as exc:
+        except _READ_ERRORS as exc:
             raise StoreError(f"cannot open the journal {self.path.name}: {exc}") from exc
         try:
             self._setup()
@@ -72,7 +76,7 @@ class Journal:
             head = self._db.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()
             if head is None or head[0] != self._head_value():
                 raise StoreError(f"journal {self.path.name}: its entries do not end where its head says")
-        except sqlite3.Error as exc:
+        except _READ_ERRORS as exc:
             self._db.close()
             raise StoreError(f"journal {self.path.name}: {exc}") from exc
         except StoreError:
@@ -132,7 +136,7 @@ class Journal:
                 if digest != stored:
                     raise StoreError(f"journal {self.path.name}: entry {seq} does not match its digest")
                 yield Entry(seq, k, payload, digest)
-        except sqlite3.Error as exc:
+        except _READ_ERRORS as exc:
             raise StoreError(f"journal {self.path.name}: {exc}") from exc
 
     def _head_value(self) -> bytes:
@@ -152,7 +156,7 @@ class Journal:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except _READ_ERRORS as exc:
             raise StoreError(f"journal {self.path.name}: cannot append: {exc}") from exc
         self._last, self._count = digest, seq
 
