@@ -106,3 +106,16 @@ def test_store_validates_what_it_reads(tmp_path: Path) -> None:
         store.get_masked(key)
     with pytest.raises(InputError):
         DirectoryStore(tmp_path).get("../etc/passwd")
+
+
+def test_a_stored_header_cannot_name_a_chunk_beyond_the_vector(tmp_path: Path) -> None:
+    store = ContentStore(DirectoryStore(tmp_path))
+    vector = FrArray.from_ints([1, 2, 3])
+    key = store.put_masked(vector, 1 << 20)  # clamped to the vector, as the job's layout is
+    assert store.get_masked(key) == vector
+    path = tmp_path / "masked" / f"{key:064x}"
+    data = bytearray(path.read_bytes())
+    data[:-96] = data[:-96][:-4] + (1 << 31).to_bytes(4, "big")  # the header's chunk length
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="chunk length"):
+        store.get_masked(key)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from zkagg.aggregation import chunk_output, prove_round, slots
-from zkagg.aggregation.prover import RoundProof, _prove_chunk
+from zkagg.aggregation.prover import RoundProof, prove_chunk
 from zkagg.bn254.constants import FR_MODULUS
 from zkagg.bn254.field import FrArray
 from zkagg.chain.client import Chain, ContractRevert, JobParams, LedgerContract
@@ -100,8 +100,10 @@ def _closed_round(chain: Chain, contract: LedgerContract) -> tuple[ChainLedger, 
 
 def _prove_with(job: Any, pk: Any, round: int, record: Slots, vectors: list[FrArray]) -> RoundProof:
     """An honest-looking proof for slots of the prover's choosing (not the ledger's)."""
-    leaves = [job.layout.leaves(v) for v in vectors]
-    chunks = tuple(_prove_chunk(job, pk, round, j, record, vectors, leaves) for j in range(job.layout.n_chunks))
+    lay = job.layout
+    leaves = [lay.leaves(v) for v in vectors]
+    chunks = tuple(prove_chunk(job, pk, round, j, record, [lay.chunk(v, j) for v in vectors],
+                               [lay.path(lv, j) for lv in leaves]) for j in range(lay.n_chunks))
     aggregate = vectors[0]
     for v in vectors[1:]:
         aggregate = aggregate + v

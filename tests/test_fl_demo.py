@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -10,15 +11,18 @@ import pytest
 import torch
 
 from zkagg.cli import main
-from zkagg.fl import digits, training
+from zkagg.fl import demo, digits, training
 from zkagg.fl.demo import DemoConfig
 
+from .chain_support import _anvil_url
 
-def test_demo_two_rounds_writes_json_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+
+def test_demo_two_rounds_on_the_embedded_chain_writes_json_and_plot(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, png = tmp_path / "demo.json", tmp_path / "demo.png"
     assert main(["demo", "--rounds", "2", "--json", str(out), "--plot", str(png)]) == 0
     result = json.loads(out.read_text())
-    assert result["audit_ok"] is True
+    assert result["audit_ok"] is True and result["ledger"] == "embedded EVM"
     # the private model matches plain float FedAvg on the same data, seeds and dropouts
     assert abs(result["final_accuracy"] - result["fedavg_accuracy"]) <= 0.01
     assert result["final_accuracy"] > result["initial_accuracy"]
@@ -27,18 +31,42 @@ def test_demo_two_rounds_writes_json_and_plot(tmp_path: Path, capsys: pytest.Cap
     assert rounds[0]["dropped"] == [] and rounds[1]["dropped"] == [5]  # dropped in the last round
     assert rounds[0]["survivors"] == 8 and rounds[1]["survivors"] == 7
     assert rounds[1]["total_weight"] < rounds[0]["total_weight"]
-    assert all(r["gas"] is None and r["prove_s"] > 0 for r in rounds)
+    assert all(0 < r["gas"] < r["round_gas"] and r["prove_s"] > 0 for r in rounds)
     assert all(r["max_error"] <= 2.0 ** -17 + 1e-12 for r in rounds)  # half a step (16 fractional bits)
     assert result["final_accuracy"] == rounds[-1]["accuracy"]
     assert result["chunks"] == 1 and result["parameters"] == 64 * 32 + 32 + 32 * 10 + 10
+    # the auditor replayed both rounds from the chain, the stored models included
+    assert sum("stored model matches" in line for line in result["audit"]) == 2
+    assert result["audit"][-1] == "audit passed"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     shown = capsys.readouterr().out
-    assert "FedAvg" in shown and "audit: every round verified" in shown
+    assert "FedAvg" in shown and "audit: every round checks out" in shown
 
 
-def test_demo_rpc_errors_clearly_until_the_chain_ledger_is_there(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--rounds", "1", "--rpc", "http://127.0.0.1:8545"]) == 2
-    assert "chain ledger" in capsys.readouterr().err
+def test_demo_on_a_node_by_url(tmp_path: Path) -> None:
+    out = tmp_path / "demo.json"
+    assert main(["demo", "--rounds", "1", "--rpc", _anvil_url(), "--json", str(out),
+                 "--plot", str(tmp_path / "demo.png")]) == 0
+    result = json.loads(out.read_text())
+    assert result["audit_ok"] and result["ledger"].startswith("node at http://127.0.0.1:")
+    assert result["rounds"][0]["dropped"] == [5] and result["rounds"][0]["gas"] > 0
+
+
+def test_demo_ledger_errors_are_clear(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--ledger", "memory", "--rpc", "http://127.0.0.1:8545"]) == 2
+    assert "--rpc needs the chain ledger" in capsys.readouterr().err
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    assert main(["demo", "--rounds", "1", "--rpc", url]) == 2
+    assert f"no JSON-RPC node answers at {url}" in capsys.readouterr().err
+
+
+def test_demo_on_the_in_memory_ledger_reports_no_gas() -> None:
+    result = demo.run(DemoConfig(rounds=1, n_clients=3, dropout_client=1, hidden=4), ledger="memory")
+    assert result.audit_ok and result.ledger == "in-memory ledger" and result.audit_lines == []
+    assert result.rows[0].gas is None and result.rows[0].round_gas is None
+    assert result.rows[0].dropped == [1]
 
 
 def test_demo_config_is_checked() -> None:

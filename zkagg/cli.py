@@ -42,8 +42,10 @@ def _demo(args: argparse.Namespace) -> int:
     config = demo.DemoConfig(rounds=args.rounds, seed=args.seed)
     console = Console()
     with report.progress(console, config) as events:
-        result = demo.run(config, rpc=args.rpc, events=events)
+        result = demo.run(config, ledger=args.ledger, rpc=args.rpc, events=events)
     console.print(report.table(result))
+    for line in result.audit_lines:
+        console.print(line, highlight=False)
     console.print(report.summary(result))
     report.plot(result, args.plot)
     console.print(f"plot: {args.plot}")
@@ -127,8 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", metavar="PATH", help="write the per-round table and final figures")
     demo.add_argument("--plot", metavar="PATH", default="zkagg-demo.png",
                       help="PNG of accuracy per round (default zkagg-demo.png)")
-    demo.add_argument("--rpc", metavar="URL", help="JSON-RPC node for the chain ledger "
-                      "(default: a ledger inside this process)")
+    demo.add_argument("--ledger", choices=["chain", "memory"], default="chain",
+                      help="chain: the contracts, on the embedded EVM unless --rpc (default); "
+                      "memory: the in-memory ledger")
+    demo.add_argument("--rpc", metavar="URL", help="a JSON-RPC node for the chain ledger "
+                      "(default: the embedded EVM)")
     demo.set_defaults(func=_demo)
 
     export = sub.add_parser("export", help="export artifacts for other tools")

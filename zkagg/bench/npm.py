@@ -48,3 +48,10 @@ def snarkjs(*args: str, timeout: float = 3600) -> subprocess.CompletedProcess[st
     if proc.returncode != 0:
         raise NodeUnavailableError(f"snarkjs {args[0]} failed: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
     return proc
+
+
+if __name__ == "__main__":  # `python -m zkagg.bench.npm NAME...`: install pinned packages ahead of use
+    import sys
+
+    for name in sys.argv[1:] or list(PINNED):
+        print(f"{name}@{PINNED[name]}: {package(name)}")

@@ -17,7 +17,7 @@ import os
 import re
 import struct
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -108,6 +108,7 @@ class ContentStore:
 
     def put_masked(self, vector: FrArray, chunk_len: int) -> int:
         """Store y_u; returns its key, the commitment c_u."""
+        chunk_len = min(chunk_len, len(vector))  # as the job's layout: no chunk beyond the vector
         key = ChunkLayout(len(vector), chunk_len).commit(vector)
         self.blobs.put(masked_key(key), _HEAD.pack(MAGIC, MASKED, chunk_len) + vector.to_bytes())
         return key
@@ -118,13 +119,14 @@ class ContentStore:
         if data is None:
             return None
         chunk_len, body = _parse(data, MASKED, f"masked vector {commitment:#x}")
-        vector = _elements(body, f"masked vector {commitment:#x}")
+        vector = _elements(body, f"masked vector {commitment:#x}", chunk_len)
         if ChunkLayout(len(vector), chunk_len).commit(vector) != commitment:
             raise StoreError(f"masked vector {commitment:#x} does not match its commitment")
         return vector
 
     def put_model(self, model: Model) -> bytes:
         """Store a published model; returns its key, the model hash."""
+        model = replace(model, chunk_len=min(model.chunk_len, len(model.aggregate)))
         digest = model.hash
         head = _HEAD.pack(MAGIC, MODEL, model.chunk_len) + model.total_weight.to_bytes(32, "big")
         self.blobs.put(model_key(digest), head + model.aggregate.to_bytes())
@@ -138,7 +140,8 @@ class ContentStore:
         chunk_len, body = _parse(data, MODEL, f"model {digest.hex()}")
         if len(body) < 32:
             raise StoreError(f"model {digest.hex()} is truncated")
-        model = Model(_elements(body[32:], f"model {digest.hex()}"), int.from_bytes(body[:32], "big"), chunk_len)
+        model = Model(_elements(body[32:], f"model {digest.hex()}", chunk_len), int.from_bytes(body[:32], "big"),
+                      chunk_len)
         if model.hash != digest:
             raise StoreError(f"model {digest.hex()} does not match its hash")
         return model
@@ -153,9 +156,13 @@ def _parse(data: bytes, kind: int, what: str) -> tuple[int, bytes]:
     return chunk_len, data[_HEAD.size:]
 
 
-def _elements(body: bytes, what: str) -> FrArray:
+def _elements(body: bytes, what: str, chunk_len: int) -> FrArray:
+    """The body's field elements; a chunk longer than the vector is refused (it would make the
+    check hash a padded chunk of any length the header names)."""
     if not body or len(body) % 32:
         raise StoreError(f"{what} is not a whole number of field elements")
+    if chunk_len > len(body) // 32:
+        raise StoreError(f"{what} has a chunk length beyond its {len(body) // 32} elements")
     try:
         return FrArray.from_bytes(body)
     except InputError as err:

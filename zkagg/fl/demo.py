@@ -2,7 +2,8 @@
 
 Eight clients hold label-skewed shards of scikit-learn's digits and train a small MLP locally;
 each round their models are securely aggregated, the aggregate is proved, the proof verified and
-accepted on the ledger, and the global model is the proved weighted mean. One client drops out
+accepted on the ledger (the contracts on an embedded EVM by default), and the global model is the
+proved weighted mean; at the end the job is audited from the ledger. One client drops out
 mid-round after committing its mask, so the aggregator recovers its mask from Shamir shares. Beside
 it runs plain float FedAvg on the same data, seeds and dropout schedule: the non-private
 baseline the private model must match (within a percentage point of accuracy).
@@ -17,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, LedgerError, check_int
-from ..ledger import Ledger, MemoryLedger
+from ..errors import InputError, check_int
 from ..secagg import DropPoint
+from .demo_ledger import DemoLedger
 from .job import Job
 
 
@@ -69,7 +70,8 @@ class RoundRow:
     total_weight: int  # N
     prove_s: float
     round_s: float  # secure aggregation + proof + verification + acceptance
-    gas: int | None  # gas of the acceptance, where the ledger is a chain
+    gas: int | None  # gas of the acceptance (the on-chain proof check), on a chain
+    round_gas: int | None  # gas of all the round's transactions (clients' included), on a chain
     max_error: float  # max |proved mean − float weighted mean of the same updates|
 
 
@@ -99,6 +101,7 @@ class DemoResult:
     rows: list[RoundRow]
     audit_ok: bool
     total_s: float
+    audit_lines: list[str] = field(default_factory=list)  # the auditor's report
 
     @property
     def final_accuracy(self) -> float:
@@ -115,19 +118,14 @@ class DemoResult:
             "rounds": [asdict(r) for r in self.rows], "ledger": self.ledger,
             "parameters": self.parameters, "constraints": self.constraints, "chunks": self.chunks,
             "setup_s": self.setup_s, "total_s": self.total_s, "config": asdict(self.config),
+            "audit": self.audit_lines,
         }
 
 
-def make_ledger(rpc: str | None) -> tuple[Ledger, str]:
-    """The ledger the demo runs on, and its name for the report."""
-    if rpc is not None:
-        raise LedgerError(f"--rpc {rpc}: the chain ledger is not part of this build yet; "
-                          "run without --rpc to use the in-memory ledger")
-    return MemoryLedger(), "in-memory ledger"
-
-
-def run(config: DemoConfig, *, rpc: str | None = None, events: Events | None = None) -> DemoResult:
-    """Run the demo (needs torch and scikit-learn) and return its figures."""
+def run(config: DemoConfig, *, ledger: str = "chain", rpc: str | None = None,
+        events: Events | None = None) -> DemoResult:
+    """Run the demo (needs torch and scikit-learn) and return its figures. `ledger`: "chain" (the
+    contracts on the embedded EVM, or on the JSON-RPC node at `rpc`) or "memory"."""
     try:
         import sklearn  # noqa: F401
 
@@ -137,23 +135,22 @@ def run(config: DemoConfig, *, rpc: str | None = None, events: Events | None = N
                          "install zkagg with its demo extra") from None
 
     with training.one_thread():
-        return _run(config, rpc, events or Events())
+        return _run(config, DemoLedger.choose(ledger, rpc), events or Events())
 
 
-def _run(config: DemoConfig, rpc: str | None, events: Events) -> DemoResult:
+def _run(config: DemoConfig, ledger: DemoLedger, events: Events) -> DemoResult:
     from . import digits, training
 
     step = events.step
     started = time.perf_counter()
-    ledger, ledger_name = make_ledger(rpc)
     fed = digits.load(n_clients=config.n_clients, alpha=config.alpha, seed=config.seed)
     model = training.make_model(config.hidden, seed=config.seed)
     initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
-    step("Groth16 setup of the job's chunk circuit")
+    step("Groth16 setup of the job's chunk circuit, opening the job on the ledger")
     t = time.perf_counter()
     # max_weight: no client holds more samples than the whole training set
-    job = Job(initial, n_clients=config.n_clients, max_weight=sum(fed.sizes), ledger=ledger)
+    job = Job(initial, n_clients=config.n_clients, max_weight=sum(fed.sizes), ledger=ledger.ledger)
     setup_s = time.perf_counter() - t
 
     private, baseline = initial, initial
@@ -169,10 +166,12 @@ def _run(config: DemoConfig, rpc: str | None, events: Events) -> DemoResult:
             float_states[c] = training.train_locally(model, baseline, shard, seed=seed, **plan)
         step(f"round {r + 1}: secure aggregation, proof, ledger"
              + (f" (client {drop} drops out)" if drop is not None else ""))
-        t = time.perf_counter()
+        t, mark = time.perf_counter(), ledger.gas_mark()
         dropouts = {drop: DropPoint.AFTER_MASK_COMMITMENT} if drop is not None else {}
         published = job.run_round(updates, dropouts=dropouts)
         round_s = time.perf_counter() - t
+        gas, round_gas = ledger.gas_since(mark)
+        ledger.store_model(job, published)
         kept = list(published.survivors)
         private = published.model
         baseline = training.fedavg([float_states[c] for c in kept], [updates[c][1] for c in kept])
@@ -182,18 +181,18 @@ def _run(config: DemoConfig, rpc: str | None, events: Events) -> DemoResult:
             round=r + 1, accuracy=training.accuracy(model, private, fed.test),
             fedavg_accuracy=training.accuracy(model, baseline, fed.test),
             survivors=len(kept), dropped=list(published.dropped), total_weight=published.total_weight,
-            prove_s=published.prove_seconds, round_s=round_s, gas=None,
+            prove_s=published.prove_seconds, round_s=round_s, gas=gas, round_gas=round_gas,
             max_error=float(np.max(np.abs(published.mean - exact))),
         )
         rows.append(row)
         events.round_done(row)
 
-    step("audit: every round's proof against the ledger")
-    audit = job.audit()
+    step("audit: every round replayed from the ledger")
+    audit_ok = ledger.audit(job)
     return DemoResult(
-        config=config, ledger=ledger_name, parameters=job.config.model_length,
+        config=config, ledger=ledger.name, parameters=job.config.model_length,
         constraints=job.aggregation.r1cs.n_constraints, chunks=job.aggregation.layout.n_chunks,
         setup_s=setup_s, initial_accuracy=training.accuracy(model, initial, fed.test), rows=rows,
-        audit_ok=audit.ok, total_s=time.perf_counter() - started,
+        audit_ok=audit_ok, total_s=time.perf_counter() - started, audit_lines=ledger.audit_lines,
     )
 

@@ -76,7 +76,8 @@ class Job:
 
     `ledger` is a ledger with `open_job(job_id, n_clients, max_weight, verifier)` (default: a new
     `MemoryLedger`), or a factory `(aggregation_job, verifying_key) -> Ledger` for a ledger that
-    opens the job itself once the key exists.
+    opens the job itself once the key exists, such as
+    `functools.partial(zkagg.chain.ledger.ChainLedger.create, Chain.embedded())`.
 
     `clip_updates=False` (the default) refuses updates outside [-clip, clip] with a BudgetError;
     True clips them, as secure aggregation does. Every tensor of the template is averaged: leave

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -45,13 +46,16 @@ def _pct(x: float) -> str:
 
 
 def table(result: DemoResult) -> Table:
-    t = Table(title=f"zkagg demo: {result.config.n_clients} clients, digits, {result.ledger}")
-    for name in ("round", "accuracy", "FedAvg", "dropped", "N", "prove", "total", "gas", "max err"):
+    t = Table(title=f"zkagg demo: {result.config.n_clients} clients, digits, {result.ledger}",
+              box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for name in ("round", "accuracy", "FedAvg", "dropped", "N", "proof", "accept gas", "round gas",
+                 "max err"):
         t.add_column(name, justify="right")
     for r in result.rows:
         t.add_row(str(r.round), _pct(r.accuracy), _pct(r.fedavg_accuracy),
                   ", ".join(map(str, r.dropped)) or "-", str(r.total_weight), f"{r.prove_s:.2f} s",
-                  f"{r.round_s:.2f} s", "-" if r.gas is None else f"{r.gas:,}", f"{r.max_error:.1e}")
+                  "-" if r.gas is None else f"{r.gas:,}",
+                  "-" if r.round_gas is None else f"{r.round_gas:,}", f"{r.max_error:.1e}")
     return t
 
 
@@ -62,7 +66,7 @@ def summary(result: DemoResult) -> str:
         f"× {result.chunks} chunk(s); setup {result.setup_s:.1f} s",
         f"final accuracy {_pct(result.final_accuracy)} (float FedAvg {_pct(result.fedavg_accuracy)}, "
         f"difference {gap:+.2f} points; initial {_pct(result.initial_accuracy)})",
-        f"audit: {'every round verified against the ledger' if result.audit_ok else 'FAILED'}; "
+        f"audit: {'every round checks out against the ledger' if result.audit_ok else 'FAILED'}; "
         f"total {result.total_s:.1f} s",
     ])
 

@@ -16,19 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from flwr.app import ConfigRecord
 
 from ..aggregation import AggregationJob
-from ..bn254.field import FrArray
 from ..errors import MessageFormatError
 from ..ledger import Ledger
-from ..secagg.client import Client, ClientStage
+from ..secagg.client import Client
 from ..secagg.config import Quantization, SecAggConfig
-from ..secagg.graph import neighbour_graph
-from ..secagg.keys import mask_private_key
 from ..secagg.messages import Message, decode, encode
-from ..secagg.round import RoundId
 
 #: the ConfigRecord of a zkagg protocol message, in the message content and in the node's state
 RECORD = "zkagg"
@@ -81,38 +76,9 @@ def job_from_record(record: Mapping[str, Any]) -> AggregationJob:
 
 def save_client(client: Client) -> ConfigRecord:
     """Everything `load_client` needs to rebuild this client (its secrets included)."""
-    state: dict[str, Any] = {
-        "stage": client.stage.value, "round": client.ident.round, "slot": client.id,
-        "weight": client.weight, "attempt": client._attempt,
-        "seed": client._seed.to_bytes(32, "big"),
-        "share_key": client._share_key.private_bytes_raw(),
-        "packed": client._packed.to_bytes(),
-        "mask": client._mask.to_bytes() if client._mask is not None else b"",
-        "keys.ids": sorted(client._keys),
-        "keys.mask": [client._keys[c][0] for c in sorted(client._keys)],
-        "keys.share": [client._keys[c][1] for c in sorted(client._keys)],
-        "held.ids": sorted(client._held),
-        "held.shares": [client._held[c].to_bytes(32, "big") for c in sorted(client._held)],
-    }
-    return ConfigRecord(state)
+    return ConfigRecord(client.state())
 
 
 def load_client(state: Mapping[str, Any], job: AggregationJob, ledger: Ledger) -> Client:
     """The client `save_client` wrote, for this job and ledger."""
-    config = job.config
-    client = Client.__new__(Client)
-    client.id, client.ledger, client.commit = state["slot"], ledger, job.commit
-    client.ident = RoundId(config, state["round"])
-    client.weight, client.stage = state["weight"], ClientStage(state["stage"])
-    client._packed = FrArray.from_bytes(state["packed"])
-    client._seed = int.from_bytes(state["seed"], "big")
-    client._mask_key = mask_private_key(client._seed)
-    client._share_key = X25519PrivateKey.from_private_bytes(state["share_key"])
-    client._keys = {c: (m, s) for c, m, s in zip(state["keys.ids"], state["keys.mask"], state["keys.share"])}
-    client._graph = (neighbour_graph(config.job_id, state["round"], client._keys, config.degree)
-                     if client._keys else {})
-    client._neighbours = client._graph.get(client.id, frozenset())
-    client._held = {c: int.from_bytes(s, "big") for c, s in zip(state["held.ids"], state["held.shares"])}
-    client._mask = FrArray.from_bytes(state["mask"]) if state["mask"] else None
-    client._attempt = state["attempt"]
-    return client
+    return Client.restore(state, job.config, ledger, commit=job.commit)

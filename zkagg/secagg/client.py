@@ -14,7 +14,7 @@ The client writes its commitments to the ledger itself: the aggregator cannot hi
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -79,6 +79,45 @@ class Client:
     @property
     def config(self) -> SecAggConfig:
         return self.ident.config
+
+    def state(self) -> dict[str, Any]:
+        """Everything `restore` needs to rebuild this client, as bytes, ints and lists (its
+        secrets included: keep it where the client runs)."""
+        ids, held = sorted(self._keys), sorted(self._held)
+        return {
+            "stage": self.stage.value, "round": self.ident.round, "slot": self.id,
+            "weight": self.weight, "attempt": self._attempt,
+            "seed": self._seed.to_bytes(32, "big"),
+            "share_key": self._share_key.private_bytes_raw(),
+            "packed": self._packed.to_bytes(),
+            "mask": self._mask.to_bytes() if self._mask is not None else b"",
+            "keys.ids": ids,
+            "keys.mask": [self._keys[c][0] for c in ids],
+            "keys.share": [self._keys[c][1] for c in ids],
+            "held.ids": held,
+            "held.shares": [self._held[c].to_bytes(32, "big") for c in held],
+        }
+
+    @classmethod
+    def restore(cls, state: Mapping[str, Any], config: SecAggConfig, ledger: Ledger, *,
+                commit: Commit = default_commit) -> Client:
+        """The client `state()` described, for this job's config and ledger."""
+        client = cls.__new__(cls)
+        client.id, client.ledger, client.commit = state["slot"], ledger, commit
+        client.ident = RoundId(config, state["round"])
+        client.weight, client.stage = state["weight"], ClientStage(state["stage"])
+        client._packed = FrArray.from_bytes(state["packed"])
+        client._seed = int.from_bytes(state["seed"], "big")
+        client._mask_key = mask_private_key(client._seed)
+        client._share_key = X25519PrivateKey.from_private_bytes(state["share_key"])
+        client._keys = {c: (m, k) for c, m, k in zip(state["keys.ids"], state["keys.mask"], state["keys.share"])}
+        client._graph = (neighbour_graph(config.job_id, state["round"], client._keys, config.degree)
+                         if client._keys else {})
+        client._neighbours = client._graph.get(client.id, frozenset())
+        client._held = {c: int.from_bytes(b, "big") for c, b in zip(state["held.ids"], state["held.shares"])}
+        client._mask = FrArray.from_bytes(state["mask"]) if state["mask"] else None
+        client._attempt = state["attempt"]
+        return client
 
     def _msg(self, cls: type[Message], **fields: Any) -> Any:
         return cls(job_id=self.config.job_id, round=self.ident.round, sender=self.id, **fields)
