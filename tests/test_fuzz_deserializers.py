@@ -313,9 +313,7 @@ def _words(data: bytes) -> list[int]:
 
 @pytest.mark.parametrize("what", ["proof calldata", "key words", pytest.param("revert data", marks=pytest.mark.xfail(
     strict=True, reason="decode_revert lets eth_abi's decoding errors out on malformed revert data")),
-    pytest.param("stored blobs", marks=pytest.mark.xfail(run=False, reason=(
-        "ContentStore trusts a blob's chunk length: a hostile one (up to 2^32 - 1) makes the reader "
-        "allocate up to 128 GiB of padding before the commitment check; not run until it is bounded")))])
+    "stored blobs"])
 def test_chain_decoders_return_a_value_or_a_named_error(material: Material, what: str) -> None:
     pytest.importorskip("web3")
     from zkagg.chain.client import decode_revert
