@@ -311,8 +311,7 @@ def _words(data: bytes) -> list[int]:
     return [int.from_bytes(data[i : i + 32].ljust(32, b"\0"), "big") for i in range(0, len(data), 32)]
 
 
-@pytest.mark.parametrize("what", ["proof calldata", "key words", pytest.param("revert data", marks=pytest.mark.xfail(
-    strict=True, reason="decode_revert lets eth_abi's decoding errors out on malformed revert data")),
+@pytest.mark.parametrize("what", ["proof calldata", "key words", "revert data",
     "stored blobs"])
 def test_chain_decoders_return_a_value_or_a_named_error(material: Material, what: str) -> None:
     pytest.importorskip("web3")

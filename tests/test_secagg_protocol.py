@@ -40,8 +40,9 @@ from zkagg.secagg.messages import (
 D = 30
 
 
-def make_config(n: int = 8, k: int = 4, **kw: object) -> SecAggConfig:
-    return SecAggConfig(job_id=secrets.token_bytes(32), n_clients=n, model_length=D, neighbours=k, **kw)  # type: ignore[arg-type]
+def make_config(n: int = 8, k: int = 4, job_id: bytes | None = None, **kw: object) -> SecAggConfig:
+    return SecAggConfig(job_id=job_id or secrets.token_bytes(32), n_clients=n, model_length=D,  # type: ignore[arg-type]
+                        neighbours=k, **kw)
 
 
 def make_updates(n: int, seed: int = 0) -> dict[int, tuple[np.ndarray, int]]:
@@ -79,10 +80,14 @@ def test_dropouts_up_to_the_threshold_complete_the_round(point: DropPoint) -> No
 
 
 def test_dropouts_at_every_stage_in_one_round() -> None:
-    config = make_config(n=16, k=6)  # t = 4 of 6
+    # a fixed job id fixes the neighbour graph: client 11 keeps t answering neighbours (with a
+    # random one, 1, 6 and 14 can all be among its six and leave it three shares)
+    config = make_config(n=16, k=6, job_id=bytes(32))  # t = 4 of 6
     updates = make_updates(16, seed=2)
     dropouts = {1: DropPoint.BEFORE_SHARES, 6: DropPoint.AFTER_SHARES,
                 11: DropPoint.AFTER_MASK_COMMITMENT, 14: DropPoint.DURING_UNMASKING}
+    graph = neighbour_graph(config.job_id, 0, range(16), config.degree)
+    assert len(graph[11] - {1, 6, 14}) >= config.shamir_threshold
     result = simulate_round(config, updates, dropouts=dropouts)
     assert result.dropped == (11,)
     assert set(result.survivors) == set(range(16)) - {1, 6, 11}

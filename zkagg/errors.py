@@ -110,5 +110,6 @@ class ProofRejectedError(LedgerError):
 
 
 class StoreError(ZkaggError):
-    """A journal could not be read or written: not a zkagg journal, another job or round, a record
-    that is malformed or out of order, or a storage failure. Nothing is changed."""
+    """Stored data could not be read or written: a journal that is not a zkagg journal, of another
+    job or round, with a record malformed or out of order; a stored blob that is malformed or does
+    not match the key it is stored under; or a storage failure. Nothing is changed."""

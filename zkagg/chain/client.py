@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from eth_abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -69,15 +70,19 @@ def _errors() -> dict[bytes, tuple[str, list[str], list[str]]]:
 
 
 def decode_revert(data: bytes) -> ContractRevert:
-    """The ContractRevert for revert data (a custom error, Error(string), or nothing)."""
-    if len(data) >= 4 and data[:4] in _errors():
-        name, names, types = _errors()[data[:4]]
-        values = abi_decode(types, data[4:])
-        return ContractRevert(name, dict(zip(names, values)))
-    if data[:4] == keccak(text="Error(string)")[:4]:
-        return ContractRevert("Error", {"message": abi_decode(["string"], data[4:])[0]})
-    if data[:4] == keccak(text="Panic(uint256)")[:4]:
-        return ContractRevert("Panic", {"code": abi_decode(["uint256"], data[4:])[0]})
+    """The ContractRevert for revert data (a custom error, Error(string), or nothing); data that
+    does not decode is kept raw."""
+    try:
+        if len(data) >= 4 and data[:4] in _errors():
+            name, names, types = _errors()[data[:4]]
+            values = abi_decode(types, data[4:])
+            return ContractRevert(name, dict(zip(names, values)))
+        if data[:4] == keccak(text="Error(string)")[:4]:
+            return ContractRevert("Error", {"message": abi_decode(["string"], data[4:])[0]})
+        if data[:4] == keccak(text="Panic(uint256)")[:4]:
+            return ContractRevert("Panic", {"code": abi_decode(["uint256"], data[4:])[0]})
+    except (DecodingError, UnicodeDecodeError, ValueError, OverflowError):
+        return ContractRevert("Reverted", {"data": data}, "revert data that does not decode")
     return ContractRevert("Reverted", {"data": data} if data else {}, "no error data (out of gas?)")
 
 

@@ -24,15 +24,11 @@ from typing import Protocol
 from ..aggregation.chunks import ChunkLayout
 from ..aggregation.prover import chunk_output, model_hash
 from ..bn254.field import FrArray
-from ..errors import InputError, ZkaggError, check_int
+from ..errors import InputError, StoreError, check_int
 
 MAGIC = b"zkaggCA1"
 MASKED, MODEL = 1, 2
 _HEAD = struct.Struct(">8sBI")
-
-
-class StoreError(ZkaggError):
-    """A stored blob is malformed or does not match the key it is stored under."""
 
 
 class BlobStore(Protocol):
