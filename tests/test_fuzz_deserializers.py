@@ -5,8 +5,8 @@ exactly as it was.
 
 Bounded for CI (FUZZ_EXAMPLES per property, 60 by default); for a long run set
 ZKAGG_FUZZ_EXAMPLES, e.g. `ZKAGG_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz_deserializers.py`.
-New deserializers (the contract's entry points come with the chain client) join by adding a row to
-`byte_decoders` or a test calling `assert_named`.
+New deserializers join by adding a row to `byte_decoders` or a test calling `assert_named`; the
+contract's entry points are fuzzed in test_chain_fuzz.py.
 """
 
 from __future__ import annotations
@@ -362,12 +362,6 @@ def test_chain_decoders_return_a_value_or_a_named_error(material: Material, what
         assert_named(decode_fn, data)
 
     check()
-
-
-@pytest.mark.skip(reason="sending hostile calldata to the contracts' entry points needs the EVM: "
-                  "add it to the chain tests (decoders of what the chain returns are fuzzed above)")
-def test_contract_entry_points() -> None:  # the hook: decode calldata with assert_named, as above
-    pass
 
 
 def test_hostile_bytes_leave_no_trace_in_a_durable_aggregator(material: Material, tmp_path: Path) -> None:

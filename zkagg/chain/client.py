@@ -209,6 +209,22 @@ class Chain:
         self.gas_log.append((fn.fn_name, int(receipt["gasUsed"])))
         return receipt
 
+    def send_raw(self, to: str, data: bytes, sender: LocalAccount, gas: int) -> TxReceipt:
+        """Send calldata as it is (no ABI) with an explicit gas limit; a revert raises
+        ContractRevert with what the contract said (re-run as a call on the pre-state)."""
+        receipt = self._sign_and_send(sender, {"to": to, "data": data, "value": 0, "gas": gas})
+        if receipt["status"] != 1:
+            replay: Any = {"from": sender.address, "to": to, "data": data, "gas": gas}
+            try:
+                self.w3.eth.call(replay, receipt["blockNumber"] - 1)
+            except Exception as err:
+                raw = _revert_data(err)
+                if raw is not None:
+                    raise decode_revert(raw) from None
+                raise ChainError(f"transaction reverted: {err}") from err
+            raise ContractRevert("Reverted", {}, "the transaction reverted but its replay did not")
+        return receipt
+
     def call(self, fn: ContractFunction, sender: str | None = None) -> Any:
         """A read-only call; a revert raises ContractRevert."""
         try:
