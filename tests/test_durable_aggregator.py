@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from zkagg.bn254.field import FrArray
+from zkagg.durable import DurableAggregator, Journal, round_identity
 from zkagg.errors import DropoutError, MessageFormatError, ProtocolError, StoreError
 from zkagg.ledger import MemoryLedger
 from zkagg.secagg import Client, SecAggConfig
 from zkagg.secagg.messages import KeyAdvert, encode
-from zkagg.store import DurableAggregator, Journal, round_identity
 
 N, D = 5, 20
 

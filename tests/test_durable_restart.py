@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 
 from zkagg.aggregation import AggregationJob
+from zkagg.durable import DurableAggregator, Journal, Kind, round_identity
 from zkagg.errors import ZkaggError
 from zkagg.groth16 import ProvingKey
 from zkagg.ledger import MemoryLedger
 from zkagg.secagg import Client, Quantization, SecAggConfig
 from zkagg.secagg.messages import MESSAGE_TYPES, decode, encode
-from zkagg.store import DurableAggregator, Journal, Kind, round_identity
 
 N, D, ROUND = 4, 40, 2  # two chunk proofs
 DROPPED = 1  # commits its mask, never submits: the round has an unmasking stage

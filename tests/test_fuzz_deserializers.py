@@ -27,14 +27,20 @@ from hypothesis import strategies as st
 
 from tests.strategies import EDGES
 from zkagg.aggregation import AggregationJob, prove_round
+from zkagg.durable import DurableAggregator
+from zkagg.durable.records import (
+    LedgerWrite,
+    decode_proof,
+    decode_write,
+    encode_proof,
+    encode_write,
+)
 from zkagg.errors import ZkaggError
 from zkagg.groth16 import Proof, ProvingKey, VerifyingKey
 from zkagg.ledger import MemoryLedger, Outcome
 from zkagg.secagg import Aggregator, Client, ClientStage, SecAggConfig, simulate_round
 from zkagg.secagg.keys import Context, decrypt_share
 from zkagg.secagg.messages import decode, encode
-from zkagg.store import DurableAggregator
-from zkagg.store.records import LedgerWrite, decode_proof, decode_write, encode_proof, encode_write
 
 FUZZ_EXAMPLES = int(os.environ.get("ZKAGG_FUZZ_EXAMPLES", "60"))
 fuzz = settings(max_examples=FUZZ_EXAMPLES, deadline=None,

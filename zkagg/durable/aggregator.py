@@ -1,7 +1,7 @@
 """An aggregator that survives its process: every step is journaled before it is acknowledged, and
 a restart replays the journal through a fresh state machine.
 
-What is journaled (zkagg.store.journal), in order: each accepted client message (its wire bytes),
+What is journaled (zkagg.durable.journal), in order: each accepted client message (its wire bytes),
 each deadline (close, journaled before it runs), each ledger write the aggregator made with the
 ledger's answer, and each verified chunk proof. A restart replays messages and deadlines through
 a new `Aggregator`; its ledger writes are answered from the journal instead of being sent again.

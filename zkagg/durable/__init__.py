@@ -1,6 +1,6 @@
 """Durable aggregation: a crash-safe journal of a round and an aggregator that resumes from it."""
 
-from .durable import DurableAggregator, JournaledLedger, round_identity
+from .aggregator import DurableAggregator, JournaledLedger, round_identity
 from .journal import Journal, Kind
 
 __all__ = ["DurableAggregator", "Journal", "JournaledLedger", "Kind", "round_identity"]
