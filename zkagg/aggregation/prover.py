@@ -199,14 +199,6 @@ class RoundWitness:
         return [self.job.layout.chunk(v, j) for v in self.vectors], [p[j] for p in self.paths]
 
 
-def _prove_chunk(job: AggregationJob, pk: ProvingKey, round: int, j: int, record: Slots,
-                 vectors: list[FrArray], leaves: list[list[int]]) -> ChunkProof:
-    """Chunk j from whole slot vectors and their chunk hashes (for callers that pick the slots)."""
-    lay = job.layout
-    return prove_chunk(job, pk, round, j, record, [lay.chunk(v, j) for v in vectors],
-                       [lay.path(lv, j) for lv in leaves])
-
-
 def _prove_witness_chunk(job: AggregationJob, pk: ProvingKey, witness: RoundWitness, j: int) -> ChunkProof:
     return prove_chunk(job, pk, witness.round, j, witness.record, *witness.chunk(j))
 

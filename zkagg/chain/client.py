@@ -187,34 +187,22 @@ class Chain:
         return self.w3.eth.wait_for_transaction_receipt(h, timeout=600)
 
     def transact(self, fn: ContractFunction, sender: LocalAccount, gas: int, value: int = 0) -> TxReceipt:
-        """Send a contract call from `sender` with an explicit gas limit; a revert raises
-        ContractRevert with the contract's error (re-run as a call on the pre-state to read it)."""
+        """Send a contract call from `sender` with an explicit gas limit (see `send_raw`)."""
         params: Any = {"from": sender.address, "gas": gas, "value": value,
                        "nonce": 0, "maxFeePerGas": 1, "maxPriorityFeePerGas": 1}
         built: Any = fn.build_transaction(params)
-        receipt = self._sign_and_send(sender, {k: built[k] for k in ("to", "data", "value", "gas")})
-        if receipt["status"] != 1:
-            if receipt["gasUsed"] >= gas:
-                raise ContractRevert("OutOfGas", {"gas": gas}, "the gas limit was too low")
-            block = receipt["blockNumber"] - 1
-            try:
-                replay: Any = {"from": sender.address, "value": value, "gas": gas}
-                fn.call(replay, block_identifier=block)
-            except Exception as err:
-                data = _revert_data(err)
-                if data is not None:
-                    raise decode_revert(data) from None
-                raise ChainError(f"transaction reverted: {err}") from err
-            raise ContractRevert("Reverted", {}, "the transaction reverted but its replay did not")
+        receipt = self.send_raw(built["to"], built["data"], sender, gas, value)
         self.gas_log.append((fn.fn_name, int(receipt["gasUsed"])))
         return receipt
 
-    def send_raw(self, to: str, data: bytes, sender: LocalAccount, gas: int) -> TxReceipt:
-        """Send calldata as it is (no ABI) with an explicit gas limit; a revert raises
-        ContractRevert with what the contract said (re-run as a call on the pre-state)."""
-        receipt = self._sign_and_send(sender, {"to": to, "data": data, "value": 0, "gas": gas})
+    def send_raw(self, to: str, data: bytes | str, sender: LocalAccount, gas: int, value: int = 0) -> TxReceipt:
+        """Send calldata as it is with an explicit gas limit; a revert raises ContractRevert with
+        what the contract said (re-run as a call on the pre-state to read it)."""
+        receipt = self._sign_and_send(sender, {"to": to, "data": data, "value": value, "gas": gas})
         if receipt["status"] != 1:
-            replay: Any = {"from": sender.address, "to": to, "data": data, "gas": gas}
+            if receipt["gasUsed"] >= gas:
+                raise ContractRevert("OutOfGas", {"gas": gas}, "the gas limit was too low")
+            replay: Any = {"from": sender.address, "to": to, "data": data, "value": value, "gas": gas}
             try:
                 self.w3.eth.call(replay, receipt["blockNumber"] - 1)
             except Exception as err:
