@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def test_demo_two_rounds_on_the_embedded_chain_writes_json_and_plot(
     assert abs(result["final_accuracy"] - result["fedavg_accuracy"]) <= 0.01
     assert result["final_accuracy"] > result["initial_accuracy"]
     rounds = result["rounds"]
-    assert [r["round"] for r in rounds] == [1, 2]
+    assert [r["round"] for r in rounds] == [0, 1]  # the ledger's numbers, as in zkagg audit
     assert rounds[0]["dropped"] == [] and rounds[1]["dropped"] == [5]  # dropped in the last round
     assert rounds[0]["survivors"] == 8 and rounds[1]["survivors"] == 7
     assert rounds[1]["total_weight"] < rounds[0]["total_weight"]
@@ -41,15 +42,21 @@ def test_demo_two_rounds_on_the_embedded_chain_writes_json_and_plot(
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     shown = capsys.readouterr().out
     assert "FedAvg" in shown and "audit: every round checks out" in shown
+    assert re.fullmatch(r"0x[0-9a-f]{64}", result["job_id"]) and f"job id: {result['job_id']}" in shown
+    assert re.fullmatch(r"0x[0-9a-fA-F]{40}", result["ledger_address"]) and result["rpc"] is None
 
 
-def test_demo_on_a_node_by_url(tmp_path: Path) -> None:
+def test_demo_on_a_node_by_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "demo.json"
     assert main(["demo", "--rounds", "1", "--rpc", _anvil_url(), "--json", str(out),
                  "--plot", str(tmp_path / "demo.png")]) == 0
     result = json.loads(out.read_text())
     assert result["audit_ok"] and result["ledger"].startswith("node at http://127.0.0.1:")
     assert result["rounds"][0]["dropped"] == [5] and result["rounds"][0]["gas"] > 0
+    # the printed address and job id are enough for the auditor, whose round numbers are the demo's
+    assert main(["audit", "--rpc", result["rpc"], "--ledger", result["ledger_address"],
+                 "--job", result["job_id"]]) == 0
+    assert "round 0: accepted" in capsys.readouterr().out
 
 
 def test_demo_ledger_errors_are_clear(capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,8 +65,10 @@ def test_demo_ledger_errors_are_clear(capsys: pytest.CaptureFixture[str]) -> Non
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}"
-    assert main(["demo", "--rounds", "1", "--rpc", url]) == 2
-    assert f"no JSON-RPC node answers at {url}" in capsys.readouterr().err
+    assert main(["demo", "--rounds", "1", "--rpc", url, "--timeout", "1"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith(f"zkagg: error: node {url}, eth_chainId (connecting): connection refused")
+    assert all(line.startswith("zkagg: waiting:") for line in err[:-1])  # retried, then gave up
 
 
 def test_demo_on_the_in_memory_ledger_reports_no_gas() -> None:
@@ -74,7 +83,7 @@ def test_demo_config_is_checked() -> None:
         DemoConfig(rounds=0)
     with pytest.raises(ValueError, match="dropout_client"):
         DemoConfig(dropout_client=8)
-    assert DemoConfig(rounds=1).drop_in_round == 1
+    assert DemoConfig(rounds=1).drop_in_round == 0
 
 
 def test_digits_split_is_seeded_label_skewed_and_complete() -> None:

@@ -34,14 +34,22 @@ from .prover import (
     check_chunk,
     prove_chunk,
 )
+from .ray_address import ClusterError, check_reachable
 
 
 def connect(address: str | None = None, **init: Any) -> None:
     """Join the Ray cluster at `address` ("auto", "ray://head:10001", "127.0.0.1:6379"), or start
     a local one when it is None. Nothing happens if this process is already connected; extra
-    keyword arguments go to `ray.init` (e.g. num_cpus for a local cluster)."""
-    if not ray.is_initialized():
+    keyword arguments go to `ray.init` (e.g. num_cpus for a local cluster). A head node that does
+    not answer within `ray_address.PROBE_TIMEOUT_S` raises ClusterError (as does Ray refusing)."""
+    if ray.is_initialized():
+        return
+    if address is not None:
+        check_reachable(address)
+    try:
         ray.init(address=address, include_dashboard=False, **init)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        raise ClusterError(f"cannot join the Ray cluster at {address}: {' '.join(str(err).split())[:300]}") from None
 
 
 #: in a worker process: the job and key of the last RayProver it served, by object reference

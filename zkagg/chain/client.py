@@ -26,13 +26,12 @@ from web3 import Web3
 from web3.contract.contract import Contract, ContractFunction
 from web3.types import TxReceipt
 
-from ..errors import InputError, LedgerError, ZkaggError
+from ..errors import InputError, LedgerError
 from ..groth16 import Proof, VerifyingKey
+from .transport import ChainError, Progress, Timeouts, connect_web3, doing, wait_for_receipt
 from .verifier import deploy_code, key_from_words, proof_calldata
 
-
-class ChainError(ZkaggError):
-    """The node refused or failed a request (not a contract revert)."""
+__all__ = ["Chain", "ChainError", "ContractRevert", "LedgerContract", "Timeouts"]
 
 
 class ContractRevert(LedgerError):
@@ -115,6 +114,10 @@ class Chain:
     funder: LocalAccount | str
     #: (function name, gas used) of every successful contract transaction, oldest first
     gas_log: list[tuple[str, int]] = field(default_factory=list)
+    url: str = "embedded"
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    #: called with a line of text while a request is retried or a receipt is awaited
+    progress: Progress | None = None
 
     @classmethod
     def embedded(cls, *, gas_limit: int = 60_000_000) -> Chain:
@@ -128,19 +131,26 @@ class Chain:
         return cls(w3, w3.eth.accounts[0])
 
     @classmethod
-    def connect(cls, url: str, *, funder_key: str | None = None) -> Chain:
-        """A JSON-RPC node; funding comes from `funder_key` or the node's first unlocked account."""
-        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 120}))
-        if not w3.is_connected():
-            raise ChainError(f"no JSON-RPC node answers at {url}")
+    def connect(cls, url: str, *, funder_key: str | None = None, timeouts: Timeouts | None = None,
+                progress: Progress | None = None) -> Chain:
+        """A JSON-RPC node; funding comes from `funder_key` or the node's first unlocked account.
+        Every request and receipt wait is bounded by `timeouts` (see zkagg.chain.transport); a
+        node that does not answer in time raises ChainError naming `url` and the operation."""
+        timeouts = timeouts or Timeouts()
+        w3 = connect_web3(url, timeouts, progress)
         funder: LocalAccount | str
-        if funder_key is not None:
-            funder = Account.from_key(funder_key)
-        elif w3.eth.accounts:
-            funder = w3.eth.accounts[0]
-        else:
-            raise ChainError("the node has no unlocked account: pass funder_key")
-        return cls(w3, funder)
+        with doing("connecting"):
+            w3.eth.chain_id  # noqa: B018  (a node that does not answer raises ChainError here)
+            if funder_key is not None:
+                try:
+                    funder = Account.from_key(funder_key)
+                except (ValueError, TypeError) as err:
+                    raise InputError(f"funder_key is not a private key: {err}") from None
+            elif w3.eth.accounts:
+                funder = w3.eth.accounts[0]
+            else:
+                raise ChainError(f"the node at {url} has no unlocked account: pass funder_key")
+        return cls(w3, funder, url=url, timeouts=timeouts, progress=progress)
 
     @property
     def is_embedded(self) -> bool:
@@ -176,6 +186,8 @@ class Chain:
         signed = sender.sign_transaction(tx)
         try:
             h = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except ChainError:
+            raise
         except Exception as err:  # the node ran it and refused: decode why
             data = _revert_data(err)
             if data is None:
@@ -184,14 +196,18 @@ class Chain:
         return self._receipt(h)
 
     def _receipt(self, h: Any) -> TxReceipt:
-        return self.w3.eth.wait_for_transaction_receipt(h, timeout=600)
+        if self.is_embedded:  # mined on send
+            return self.w3.eth.wait_for_transaction_receipt(h, timeout=self.timeouts.receipt_s)
+        receipt: TxReceipt = wait_for_receipt(self.w3, h, self.url, self.timeouts, self.progress)
+        return receipt
 
     def transact(self, fn: ContractFunction, sender: LocalAccount, gas: int, value: int = 0) -> TxReceipt:
         """Send a contract call from `sender` with an explicit gas limit (see `send_raw`)."""
         params: Any = {"from": sender.address, "gas": gas, "value": value,
                        "nonce": 0, "maxFeePerGas": 1, "maxPriorityFeePerGas": 1}
         built: Any = fn.build_transaction(params)
-        receipt = self.send_raw(built["to"], built["data"], sender, gas, value)
+        with doing(f"sending {fn.fn_name}"):
+            receipt = self.send_raw(built["to"], built["data"], sender, gas, value)
         self.gas_log.append((fn.fn_name, int(receipt["gasUsed"])))
         return receipt
 
@@ -205,6 +221,8 @@ class Chain:
             replay: Any = {"from": sender.address, "to": to, "data": data, "value": value, "gas": gas}
             try:
                 self.w3.eth.call(replay, receipt["blockNumber"] - 1)
+            except ChainError:
+                raise
             except Exception as err:
                 raw = _revert_data(err)
                 if raw is not None:
@@ -216,7 +234,10 @@ class Chain:
     def call(self, fn: ContractFunction, sender: str | None = None) -> Any:
         """A read-only call; a revert raises ContractRevert."""
         try:
-            return fn.call({"from": sender} if sender else {})
+            with doing(f"reading {fn.fn_name}"):
+                return fn.call({"from": sender} if sender else {})
+        except ChainError:
+            raise
         except Exception as err:
             data = _revert_data(err)
             if data is None:
@@ -224,7 +245,8 @@ class Chain:
             raise decode_revert(data) from None
 
     def deploy(self, code: bytes, sender: LocalAccount, gas: int) -> str:
-        receipt = self._sign_and_send(sender, {"data": code, "gas": gas, "value": 0})
+        with doing("deploying a contract"):
+            receipt = self._sign_and_send(sender, {"data": code, "gas": gas, "value": 0})
         address = receipt.get("contractAddress")
         if receipt["status"] != 1 or not address:
             raise ChainError(f"deployment failed (gas used {receipt['gasUsed']} of {gas})")
@@ -389,7 +411,8 @@ class LedgerContract:
             filters["round"] = round
         event = getattr(self.contract.events, name)
         start = self.deploy_block if from_block is None else max(from_block, self.deploy_block)
-        logs = event.get_logs(from_block=start, argument_filters=filters)
+        with doing(f"reading {name} events"):
+            logs = event.get_logs(from_block=start, argument_filters=filters)
         return sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))
 
 

@@ -66,12 +66,57 @@ def template() -> str:
     return resources.files("zkagg.contracts").joinpath(TEMPLATE).read_text()
 
 
+#: EIP-170: the largest contract code a chain accepts
+MAX_CODE_BYTES = 24_576
+
+#: Solidity's keywords, reserved words, elementary type names and units: none may name a contract
+_RESERVED = frozenset("""
+abstract after alias anonymous apply as assembly auto bool break byte bytes calldata case catch
+constant constructor continue contract copyof days default define delete do else emit enum error
+ether event external fallback false final finney fixed for from function global gwei hex hours if
+immutable implements import in indexed inline interface internal is let library macro mapping match
+memory minutes modifier mutable new null of override partial payable pragma private promise public
+pure receive reference relocatable return returns revert sealed seconds sizeof static storage string
+struct super supports switch szabo this throw transient true try type typedef typeof ufixed uint int
+unchecked unicode using var view virtual weeks wei while years address abi block msg tx now
+selfdestruct require assert keccak256 sha256 ripemd160 ecrecover addmod mulmod gasleft blockhash
+""".split())
+
+
+def check_name(name: str) -> str:
+    """`name` if it can name the exported contract: an identifier that is no Solidity keyword,
+    reserved word, type or global (the compiler would refuse it, or shadow a builtin)."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}", name):
+        raise InputError(f"contract name must be a Solidity identifier of at most 64 characters, not {str(name)[:70]!r}")
+    if name in _RESERVED or re.fullmatch(r"(u?int|bytes|u?fixed)[0-9x]+", name):
+        raise InputError(f"contract name {name!r} is a Solidity keyword or type name")
+    return name
+
+
+def code_size(vk: VerifyingKey) -> int:
+    """Bytes of the deployed verifier's code with `vk` attached (runtime, key words, count)."""
+    from .client import artifact
+
+    runtime = (len(artifact("Groth16Verifier")["deployedBytecode"]) - 2) // 2
+    return runtime + 32 * (len(key_words(vk)) + 1)
+
+
+def check_code_size(vk: VerifyingKey) -> None:
+    """LengthError when the verifier with `vk` would exceed the chain's contract size limit."""
+    size = code_size(vk)
+    if size > MAX_CODE_BYTES:
+        raise LengthError(f"a verifier for {vk.n_public} public inputs is {size:,} bytes of code, above "
+                          f"the {MAX_CODE_BYTES:,}-byte contract limit (EIP-170): no chain would deploy it")
+
+
 def render_verifier(vk: VerifyingKey | None = None, name: str = "Groth16Verifier") -> str:
     """The verifier source. Without a key: the contract alone (what ships, compiled). With a key:
     standalone — the contract, the key as a constant, and `<name>Deployer`, whose deployment
-    leaves the contract's code with the key attached (use `<name>`'s ABI at that address)."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise InputError(f"contract name must be a Solidity identifier, not {name!r}")
+    leaves the contract's code with the key attached (use `<name>`'s ABI at that address). A
+    key whose verifier would exceed the contract size limit raises LengthError."""
+    check_name(name)
+    if vk is not None:
+        check_code_size(vk)
     text = template()
     contract, standalone = text.split("//@@ standalone\n")
     if vk is None:
@@ -87,8 +132,9 @@ def deploy_code(runtime: bytes, vk: VerifyingKey) -> bytes:
     word count."""
     words = key_words(vk)
     code = runtime + b"".join(w.to_bytes(32, "big") for w in [*words, len(words)])
-    if len(code) > 0xFFFF:
-        raise LengthError(f"verifier code of {len(code)} bytes does not fit a 16-bit length")
+    if len(code) > MAX_CODE_BYTES:
+        raise LengthError(f"a verifier for {vk.n_public} public inputs is {len(code):,} bytes of code, above "
+                          f"the {MAX_CODE_BYTES:,}-byte contract limit (EIP-170)")
     size = len(code).to_bytes(2, "big")
     prefix = b"\x61" + size + b"\x80\x60" + bytes([_PREFIX_LEN]) + b"\x60\x00\x39\x60\x00\xf3"
     assert len(prefix) == _PREFIX_LEN

@@ -17,7 +17,7 @@ from ..errors import BudgetError, InputError, LengthError
 from ..secagg.config import SecAggConfig
 from ..secagg.encoding import Layout, Update, check_weight
 
-__all__ = ["check_client_id", "check_template", "check_update", "check_updates"]
+__all__ = ["check_client_id", "check_template", "check_tensors", "check_update", "check_updates"]
 
 
 def _entry_name(layout: Layout, i: int) -> str:
@@ -37,10 +37,35 @@ def _locate(layout: Layout, flat_index: int) -> str:
     raise AssertionError("index outside the layout")
 
 
+#: torch dtypes numpy cannot hold (their names): refused by name instead of failing in conversion
+_NO_NUMPY_DTYPES = ("bfloat16", "float8", "complex", "qint", "quint", "bits")
+
+
+def check_tensors(update: Update, who: str) -> None:
+    """InputError naming the tensor for torch tensors that hold no data here (the meta device) or
+    whose dtype numpy cannot represent (bfloat16, float8, quantized): convert them with `.float()`
+    (bfloat16 and float8 values are exact in float32) or materialize them first."""
+    items = list(update.items()) if isinstance(update, Mapping) else [("", update)]
+    for name, value in items:
+        if not hasattr(value, "detach"):
+            continue
+        where = f"{who}[{str(name)!r}]" if isinstance(update, Mapping) else who
+        device = getattr(getattr(value, "device", None), "type", None)
+        if device == "meta" or getattr(value, "is_meta", False):
+            raise InputError(f"{where}: a tensor on the meta device holds no values "
+                             "(materialize the model, e.g. with to_empty() and loading its weights)")
+        dtype = str(getattr(value, "dtype", "")).removeprefix("torch.")
+        if dtype.startswith(_NO_NUMPY_DTYPES):
+            hint = "convert with .float() (its values are exact in float32)" \
+                if dtype.startswith(("bfloat16", "float8")) else "only real numeric tensors are averaged"
+            raise InputError(f"{where}: dtype {dtype} is not supported: {hint}")
+
+
 def check_template(template: Update) -> Layout:
     """The layout of a model template (numpy array, torch tensor, or a mapping of them)."""
     if isinstance(template, Mapping) and not template:
         raise LengthError("template: an empty mapping has no parameters")
+    check_tensors(template, "template")
     layout = Layout.of(template)
     if layout.size == 0:
         raise LengthError("template: it has no parameters")
@@ -54,6 +79,7 @@ def check_update(layout: Layout, config: SecAggConfig, update: Update, *, who: s
     Raises InputError (wrong structure, NaN or ±inf), LengthError (wrong shape) and, unless `clip`,
     BudgetError for a value outside the quantization's clip range (it would be silently clipped).
     """
+    check_tensors(update, who)
     try:
         flat = layout.flatten(update)
     except InputError as err:  # LengthError included: keep the subclass, name the client

@@ -42,18 +42,20 @@ class DemoConfig:
     hidden: int = 32
     training: LocalTraining = field(default_factory=LocalTraining)
     dropout_client: int = 5
-    dropout_round: int = 2  # 1-based; a shorter run drops the client in its last round
+    #: the ledger's round number (0 is the first, as in `zkagg audit`); a shorter run drops the
+    #: client in its last round
+    dropout_round: int = 1
 
     def __post_init__(self) -> None:
         check_int("rounds", self.rounds, 1, 1000)
         check_int("n_clients", self.n_clients, 3, 64)
-        check_int("seed", self.seed, 0)
+        check_int("seed", self.seed, 0, 2**32 - 1)  # torch and numpy seeds
         check_int("dropout_client", self.dropout_client, 0, self.n_clients - 1)
-        check_int("dropout_round", self.dropout_round, 1)
+        check_int("dropout_round", self.dropout_round, 0)
 
     @property
     def drop_in_round(self) -> int:
-        return min(self.dropout_round, self.rounds)
+        return min(self.dropout_round, self.rounds - 1)
 
     def steps(self) -> int:
         """Steps reported to Events.step: setup, each client's training and aggregation, audit."""
@@ -62,7 +64,7 @@ class DemoConfig:
 
 @dataclass(frozen=True)
 class RoundRow:
-    round: int  # 1-based
+    round: int  # the ledger's round number (0 is the first)
     accuracy: float  # test accuracy of the proved global model
     fedavg_accuracy: float  # test accuracy of plain float FedAvg after the same round
     survivors: int
@@ -83,10 +85,11 @@ def _ignore(_: object) -> None:
 class Events:
     """What the demo reports while it runs (for progress bars): `step` before each step (the
     setup, each client's training, each round's aggregation, the audit), `round_done` after each
-    round with its row of the table."""
+    round with its row of the table, `waiting` while a chain node is slow to answer."""
 
     step: Callable[[str], None] = _ignore
     round_done: Callable[[RoundRow], None] = _ignore
+    waiting: Callable[[str], None] = _ignore
 
 
 @dataclass
@@ -102,6 +105,9 @@ class DemoResult:
     audit_ok: bool
     total_s: float
     audit_lines: list[str] = field(default_factory=list)  # the auditor's report
+    job_id: str = ""  # 0x + 64 hex digits
+    ledger_address: str | None = None  # the JobLedger contract, on a chain
+    rpc: str | None = None  # the node it lives on (None: the embedded EVM, gone after the run)
 
     @property
     def final_accuracy(self) -> float:
@@ -118,14 +124,16 @@ class DemoResult:
             "rounds": [asdict(r) for r in self.rows], "ledger": self.ledger,
             "parameters": self.parameters, "constraints": self.constraints, "chunks": self.chunks,
             "setup_s": self.setup_s, "total_s": self.total_s, "config": asdict(self.config),
-            "audit": self.audit_lines,
+            "audit": self.audit_lines, "job_id": self.job_id,
+            "ledger_address": self.ledger_address, "rpc": self.rpc,
         }
 
 
 def run(config: DemoConfig, *, ledger: str = "chain", rpc: str | None = None,
-        events: Events | None = None) -> DemoResult:
+        events: Events | None = None, timeouts: Any = None) -> DemoResult:
     """Run the demo (needs torch and scikit-learn) and return its figures. `ledger`: "chain" (the
-    contracts on the embedded EVM, or on the JSON-RPC node at `rpc`) or "memory"."""
+    contracts on the embedded EVM, or on the JSON-RPC node at `rpc`, whose requests are bounded
+    by `timeouts`, a zkagg.chain.transport.Timeouts) or "memory"."""
     try:
         import sklearn  # noqa: F401
 
@@ -134,8 +142,10 @@ def run(config: DemoConfig, *, ledger: str = "chain", rpc: str | None = None,
         raise InputError(f"the demo needs torch and scikit-learn ({err.name} is missing): "
                          "install zkagg with its demo extra") from None
 
+    events = events or Events()
+    chosen = DemoLedger.choose(ledger, rpc, timeouts=timeouts, progress=events.waiting)
     with training.one_thread():
-        return _run(config, DemoLedger.choose(ledger, rpc), events or Events())
+        return _run(config, chosen, events)
 
 
 def _run(config: DemoConfig, ledger: DemoLedger, events: Events) -> DemoResult:
@@ -156,15 +166,15 @@ def _run(config: DemoConfig, ledger: DemoLedger, events: Events) -> DemoResult:
     private, baseline = initial, initial
     rows: list[RoundRow] = []
     for r in range(config.rounds):
-        drop = config.dropout_client if r + 1 == config.drop_in_round else None
+        drop = config.dropout_client if r == config.drop_in_round else None
         updates, float_states = {}, {}
         for c, shard in enumerate(fed.clients):
-            step(f"round {r + 1}: client {c} trains on {len(shard.y)} samples")
+            step(f"round {job.next_round}: client {c} trains on {len(shard.y)} samples")
             seed = training.client_seed(config.seed, r, c)
             plan = asdict(config.training)
             updates[c] = (training.train_locally(model, private, shard, seed=seed, **plan), len(shard.y))
             float_states[c] = training.train_locally(model, baseline, shard, seed=seed, **plan)
-        step(f"round {r + 1}: secure aggregation, proof, ledger"
+        step(f"round {job.next_round}: secure aggregation, proof, ledger"
              + (f" (client {drop} drops out)" if drop is not None else ""))
         t, mark = time.perf_counter(), ledger.gas_mark()
         dropouts = {drop: DropPoint.AFTER_MASK_COMMITMENT} if drop is not None else {}
@@ -178,7 +188,7 @@ def _run(config: DemoConfig, ledger: DemoLedger, events: Events) -> DemoResult:
         exact = np.average([job.layout.flatten(updates[c][0]) for c in kept], axis=0,
                            weights=[updates[c][1] for c in kept])
         row = RoundRow(
-            round=r + 1, accuracy=training.accuracy(model, private, fed.test),
+            round=published.round, accuracy=training.accuracy(model, private, fed.test),
             fedavg_accuracy=training.accuracy(model, baseline, fed.test),
             survivors=len(kept), dropped=list(published.dropped), total_weight=published.total_weight,
             prove_s=published.prove_seconds, round_s=round_s, gas=gas, round_gas=round_gas,
@@ -194,5 +204,6 @@ def _run(config: DemoConfig, ledger: DemoLedger, events: Events) -> DemoResult:
         constraints=job.aggregation.r1cs.n_constraints, chunks=job.aggregation.layout.n_chunks,
         setup_s=setup_s, initial_accuracy=training.accuracy(model, initial, fed.test), rows=rows,
         audit_ok=audit_ok, total_s=time.perf_counter() - started, audit_lines=ledger.audit_lines,
+        job_id="0x" + job.job_id.hex(), ledger_address=ledger.address(job), rpc=ledger.rpc,
     )
 

@@ -38,10 +38,13 @@ class DemoLedger:
     chain: Any = None  # zkagg.chain.client.Chain, on a chain
     store: Any = None  # zkagg.chain.store.ContentStore, on a chain
     audit_lines: list[str] = field(default_factory=list)
+    rpc: str | None = None  # the node's URL (None: embedded EVM or memory)
 
     @classmethod
-    def choose(cls, kind: str = "chain", rpc: str | None = None) -> DemoLedger:
-        """`chain`: the contracts on the embedded EVM, or on the node at `rpc`; `memory`: MemoryLedger."""
+    def choose(cls, kind: str = "chain", rpc: str | None = None, *, timeouts: Any = None,
+               progress: Any = None) -> DemoLedger:
+        """`chain`: the contracts on the embedded EVM, or on the node at `rpc` (requests bounded by
+        `timeouts`, `progress` told while waiting); `memory`: MemoryLedger."""
         if kind not in KINDS:
             raise InputError(f"ledger must be one of {KINDS}, not {kind!r}")
         if kind == "memory":
@@ -52,10 +55,15 @@ class DemoLedger:
         from ..chain.ledger import ChainLedger
         from ..chain.store import ContentStore
 
-        chain = Chain.embedded() if rpc is None else Chain.connect(rpc)
+        chain = Chain.embedded() if rpc is None else Chain.connect(rpc, timeouts=timeouts, progress=progress)
         name = "embedded EVM" if rpc is None else f"node at {rpc}"
         # the factory deploys the ledger and the job's verifier once the job's key exists
-        return cls(partial(ChainLedger.create, chain), name, chain, ContentStore(_Blobs()))
+        return cls(partial(ChainLedger.create, chain), name, chain, ContentStore(_Blobs()), rpc=rpc)
+
+    def address(self, job: Job) -> str | None:
+        """The job's JobLedger contract address, on a chain."""
+        contract = getattr(job.ledger, "contract", None)
+        return None if contract is None else str(contract.address)
 
     def gas_mark(self) -> int:
         return len(self.chain.gas_log) if self.chain is not None else 0

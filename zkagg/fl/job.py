@@ -145,16 +145,23 @@ class Job:
         The updates are checked first (a bad one raises and nothing is recorded); `dropouts`
         simulates clients that vanish at a point of the protocol. Returns the published round.
         A round that fails after it started on the ledger (DropoutError, PrivacyError, ...) is
-        abandoned: its number is not reused.
+        abandoned: its number is not reused; one refused before the ledger recorded anything of it
+        leaves the number to the next round.
         """
         checked = check_updates(self.layout, self.config, updates, clip=self.clip_updates)
         drops = dict(dropouts or {})
         for client, point in drops.items():
             if client not in checked or not isinstance(point, DropPoint):
                 raise InputError(f"dropouts: {client!r} → {point!r} is not a DropPoint of a client in updates")
-        round = self._take_round()
-        result = simulate_round(self.config, checked, round=round, ledger=self.ledger, dropouts=drops,
-                                commit=self.aggregation.commit)
+        round = self.next_round
+        try:
+            result = simulate_round(self.config, checked, round=round, ledger=self.ledger,
+                                    dropouts=drops, commit=self.aggregation.commit)
+        except BaseException:
+            if self._started_on_ledger(round):
+                self.next_round = round + 1
+            raise
+        self.next_round = round + 1
         return self.publish(result)
 
     # -- over any transport -----------------------------------------------------------------
@@ -223,6 +230,14 @@ class Job:
         if not np.array_equal(decode(p.proof.aggregate, p.proof.total_weight, cfg), p.mean):
             return "the published model is not the decoding of the proved aggregate"
         return None
+
+    def _started_on_ledger(self, round: int) -> bool:
+        """Whether the ledger recorded anything of `round` (a mask set is its first write); when
+        the ledger cannot be read, assume it did: a skipped number is harmless, a reused one not."""
+        try:
+            return self.ledger.mask_set(self.job_id, round) is not None
+        except Exception:
+            return True
 
     def _take_round(self) -> int:
         round, self.next_round = self.next_round, self.next_round + 1

@@ -37,7 +37,10 @@ def progress(console: Console, config: DemoConfig) -> Iterator[Events]:
                 f"round {row.round}: accuracy {_pct(row.accuracy)} (FedAvg {_pct(row.fedavg_accuracy)}), "
                 f"proof {row.prove_s:.2f} s, dropped {row.dropped or '-'}")
 
-        yield Events(step, round_done)
+        def waiting(text: str) -> None:
+            bar.update(steps, description=f"waiting: {text}"[:58])
+
+        yield Events(step, round_done, waiting)
         bar.update(steps, description="done", completed=config.steps())
 
 
@@ -68,17 +71,30 @@ def summary(result: DemoResult) -> str:
         f"difference {gap:+.2f} points; initial {_pct(result.initial_accuracy)})",
         f"audit: {'every round checks out against the ledger' if result.audit_ok else 'FAILED'}; "
         f"total {result.total_s:.1f} s",
+        *ledger_lines(result),
     ])
 
 
+def ledger_lines(result: DemoResult) -> list[str]:
+    """Where the job lives, and the command that audits it again (on a node that outlives the run)."""
+    lines = [f"job id: {result.job_id}"]
+    if result.ledger_address:
+        lines.append(f"ledger: {result.ledger_address} ({result.rpc or 'embedded EVM, gone after the run'})")
+    if result.ledger_address and result.rpc:
+        lines.append(f"audit again: zkagg audit --rpc {result.rpc} --ledger {result.ledger_address} "
+                     f"--job {result.job_id}")
+    return lines
+
+
 def plot(result: DemoResult, path: str | Path) -> None:
-    """Accuracy per round, proved model beside float FedAvg; round 0 is the initial model."""
+    """Accuracy after each round, proved model beside float FedAvg; x is the number of rounds
+    completed (0: the initial model; the ledger numbers the first round 0, so x = round + 1)."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
 
-    rounds = [0] + [r.round for r in result.rows]
+    rounds = [0] + [r.round + 1 for r in result.rows]
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     ax.plot(rounds, [100 * result.initial_accuracy] + [100 * r.fedavg_accuracy for r in result.rows],
             "s-", color="tab:gray", alpha=0.5, linewidth=4, markersize=9,
@@ -87,10 +103,10 @@ def plot(result: DemoResult, path: str | Path) -> None:
             "o-", color="tab:blue", label="zkagg (secure aggregation, proved)")
     for r in result.rows:
         if r.dropped:
-            ax.axvline(r.round, color="tab:red", alpha=0.3)
-            ax.text(r.round - 0.05, 25, f"client {', '.join(map(str, r.dropped))} drops out",
+            ax.axvline(r.round + 1, color="tab:red", alpha=0.3)
+            ax.text(r.round + 1 - 0.05, 25, f"client {', '.join(map(str, r.dropped))} drops out",
                     color="tab:red", fontsize=8, rotation=90, ha="right")
-    ax.set(xlabel="round", ylabel="test accuracy (%)", ylim=(0, 100), xticks=rounds,
+    ax.set(xlabel="rounds completed", ylabel="test accuracy (%)", ylim=(0, 100), xticks=rounds,
            title=f"Digits, {result.config.n_clients} label-skewed clients: proved vs float FedAvg")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
