@@ -113,3 +113,9 @@ class StoreError(ZkaggError):
     """Stored data could not be read or written: a journal that is not a zkagg journal, of another
     job or round, with a record malformed or out of order; a stored blob that is malformed or does
     not match the key it is stored under; or a storage failure. Nothing is changed."""
+
+
+class TransportError(ZkaggError):
+    """A remote party (a chain node, a compute cluster) failed or did not answer within its time
+    budget. The operation may or may not have taken effect; it can be retried once the remote is
+    back (the durable aggregator is restarted from its journal)."""

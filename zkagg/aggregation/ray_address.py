@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import socket
 
-from ..errors import ZkaggError
+from ..errors import TransportError
 
 #: how long a probe of the head node may take
 PROBE_TIMEOUT_S = 5.0
 
 
-class ClusterError(ZkaggError):
+class ClusterError(TransportError):
     """A Ray cluster address is malformed, does not answer, or Ray refused to join it."""
 
 

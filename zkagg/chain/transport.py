@@ -26,7 +26,7 @@ import requests
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 
-from ..errors import InputError, ZkaggError
+from ..errors import InputError, TransportError
 
 #: what zkagg is doing with the node (set by `doing`, named in ChainError)
 _doing: contextvars.ContextVar[str] = contextvars.ContextVar("zkagg_chain_doing", default="")
@@ -34,7 +34,7 @@ _doing: contextvars.ContextVar[str] = contextvars.ContextVar("zkagg_chain_doing"
 Progress = Callable[[str], None]
 
 
-class ChainError(ZkaggError):
+class ChainError(TransportError):
     """The node refused or failed a request (not a contract revert), or did not answer in time."""
 
 

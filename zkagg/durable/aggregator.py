@@ -35,14 +35,14 @@ from ..aggregation import (
     prove_chunk,
 )
 from ..bn254.field import FrArray
-from ..errors import LedgerError, ProtocolError, StoreError, ZkaggError
+from ..errors import LedgerError, ProtocolError, StoreError, TransportError, ZkaggError
 from ..groth16 import ProvingKey
 from ..ledger import Ledger, MaskSet, Outcome
 from ..secagg.aggregator import Aggregator, AggregatorStage, Outgoing, RoundResult
 from ..secagg.config import SecAggConfig
 from ..secagg.messages import Message, decode, encode
 from ..secagg.round import Commit, default_commit
-from .journal import Journal, Kind
+from .journal import Journal, JournalLostError, Kind
 from .records import LedgerWrite, decode_proof, decode_write, encode_proof, encode_write
 
 
@@ -165,6 +165,34 @@ class JournaledLedger:
         return self.inner.model_hash(job_id, round)
 
 
+#: the deadlines (0 keys, 1 shares, 2 masking, 3 inputs, 4 unmasking) that must have started before
+#: the ledger can show each step of a round: the aggregator journals a deadline before it writes
+_DEADLINES_BEFORE = {"a mask set": 2, "masking closed": 3, "submissions closed": 4, "an accepted model": 5}
+
+
+def check_not_behind(ledger: Ledger, job_id: bytes, round: int, closes: int,
+                     writes: Iterable[LedgerWrite], name: str) -> None:
+    """JournalLostError when the ledger shows more of the round than the journal can explain (an
+    emptied or replaced journal would start the round again) or lacks a write the journal says
+    the ledger answered (another ledger, or one that lost it)."""
+    ms = ledger.mask_set(job_id, round)
+    outcome = ledger.outcome(job_id, round)
+    model = ledger.model_hash(job_id, round)
+    shown = [what for what, present in (
+        ("a mask set", ms is not None), ("masking closed", ms is not None and ms.final),
+        ("submissions closed", outcome is not None), ("an accepted model", model is not None)) if present]
+    if shown and closes < _DEADLINES_BEFORE[shown[-1]]:
+        raise JournalLostError(
+            f"the ledger shows round {round} with {shown[-1]}, but journal {name} has passed only "
+            f"{closes} deadline(s): the journal is behind the ledger (emptied, replaced or damaged)")
+    held = {"post_mask_set": ms is not None, "close_submissions": outcome is not None,
+            "accept_round": model is not None}
+    for w in writes:
+        if not held.get(w.op, True):
+            raise JournalLostError(f"journal {name} records {w.op} for round {round}, which the ledger "
+                                   "does not hold: another ledger, or it lost the write")
+
+
 class ChunkProver(Protocol):
     """What proves chunks for `publish` besides this process (e.g. ray_backend.RayProver)."""
 
@@ -181,6 +209,8 @@ class DurableAggregator:
         self.journal = Journal(path, round_identity(config, round))
         try:
             writes = [decode_write(e.payload) for e in self.journal.entries() if e.kind is Kind.LEDGER]
+            closes = sum(1 for e in self.journal.entries() if e.kind is Kind.CLOSE)
+            check_not_behind(ledger, config.job_id, round, closes, writes, self.journal.path.name)
             self.ledger = JournaledLedger(ledger, self.journal, config.job_id, round, writes)
             self.machine = Aggregator(config, self.ledger, round, commit=commit)
             self._accepted: set[bytes] = set()  # sha256 of each accepted message
@@ -206,7 +236,7 @@ class DurableAggregator:
                 elif entry.kind is Kind.PROOF:
                     proof = decode_proof(entry.payload)
                     self._proofs[proof.chunk] = proof
-            except StoreError:
+            except (StoreError, TransportError):  # the node is down: open again once it is back
                 raise
             except ZkaggError as exc:
                 if exc is self._failed:
@@ -219,8 +249,8 @@ class DurableAggregator:
         except ProtocolError as exc:  # too many dropouts, a split graph: the round cannot finish
             self._failed = exc
             raise
-        except StoreError:  # a ledger write could not be journaled
-            self._broken = True
+        except (StoreError, TransportError):  # a write not journaled, or a node that did not answer:
+            self._broken = True  # memory may be ahead of the journal and the ledger; restart
             raise
         self._outboxes.append(out)
         return out
@@ -239,7 +269,7 @@ class DurableAggregator:
 
     def _append(self, kind: Kind, payload: bytes) -> None:
         if self._broken:
-            raise StoreError("an earlier journal write failed: restart from the journal")
+            raise StoreError("an earlier step failed midway (a journal write or the node): restart from the journal")
         try:
             self.journal.append(kind, payload)
         except StoreError:
@@ -256,8 +286,12 @@ class DurableAggregator:
         if self._failed is not None:
             raise self._failed
         if self._broken:
-            raise StoreError("an earlier journal write failed: restart from the journal")
-        self.machine.handle(decode(raw))  # a refused message raises here and leaves no trace
+            raise StoreError("an earlier step failed midway (a journal write or the node): restart from the journal")
+        try:
+            self.machine.handle(decode(raw))  # a refused message raises here and leaves no trace
+        except TransportError:  # a ledger read failed midway: restart from the journal
+            self._broken = True
+            raise
         self._append(Kind.MESSAGE, raw)
         self._accepted.add(digest)
         return True
