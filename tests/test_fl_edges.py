@@ -1,5 +1,6 @@
-"""Edges of the FL API: round numbers are taken only when a round starts on the ledger, and torch
-tensors numpy cannot hold (bfloat16, float8, complex, the meta device) are refused by name."""
+"""Edges of the FL API: round numbers are taken only when a round starts on the ledger, torch
+tensors numpy cannot hold (bfloat16, float8, complex, the meta device) are refused by name, and a
+job reports its proving estimate and is refused above its limit before the setup runs."""
 
 from __future__ import annotations
 
@@ -68,3 +69,38 @@ def test_bfloat16_converted_with_float_is_aggregated(job: Job) -> None:
     w = torch.tensor(updates[0][0]["w"]).to(torch.bfloat16)
     updates[0] = ({"w": w.float(), "b": updates[0][0]["b"]}, updates[0][1])
     assert job.run_round(updates).round == job.next_round - 1
+
+
+# -- the proving estimate ----------------------------------------------------------------------
+
+class SetupRan(Exception):
+    pass
+
+
+def test_the_estimate_matches_the_circuit(job: Job) -> None:
+    est = job.estimate
+    assert est.chunks == job.aggregation.layout.n_chunks
+    assert est.constraints_per_chunk == job.aggregation.r1cs.n_constraints
+    assert est.constraints == est.chunks * est.constraints_per_chunk
+    assert 0 < est.seconds and 0 < est.msm_14_s
+    assert f"{est.chunks:,} chunk proof(s)" in str(est)
+
+
+def test_a_job_above_its_proving_limit_is_refused_before_the_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zkagg.aggregation import AggregationJob
+    from zkagg.fl.estimate import ProvingBudgetError
+
+    def no_setup(self: AggregationJob) -> None:
+        raise SetupRan
+
+    monkeypatch.setattr(AggregationJob, "setup", no_setup)
+    big = np.zeros(10**6)  # n = 100, d = 10^6: thousands of chunk proofs per round
+    with pytest.raises(ProvingBudgetError, match=r"3,040 chunk proof\(s\).*max_round_seconds=3600"):
+        Job(big, n_clients=100, quantization=Q)
+    with pytest.raises(ProvingBudgetError):  # a tiny job over a tiny limit
+        Job(numpy_template(), n_clients=N, quantization=Q, neighbours=3, max_round_seconds=1e-9)
+    with pytest.raises(SetupRan):  # without a limit the same job goes on to its setup
+        Job(numpy_template(), n_clients=N, quantization=Q, neighbours=3, max_round_seconds=None)
+    for bad in (0, -1.0, "1h", True):
+        with pytest.raises(InputError, match="max_round_seconds"):
+            Job(numpy_template(), n_clients=N, quantization=Q, neighbours=3, max_round_seconds=bad)  # type: ignore[arg-type]

@@ -30,7 +30,11 @@ from ..secagg import Aggregator, Client, DropPoint, Quantization, SecAggConfig, 
 from ..secagg.aggregator import RoundResult
 from ..secagg.encoding import Layout, Update, decode
 from .checks import check_template, check_update, check_updates
+from .estimate import check_budget, estimate
 from .params import JobParams
+
+#: the default limit of a round's estimated proving time (Job's max_round_seconds)
+DEFAULT_MAX_ROUND_SECONDS = 3600.0
 
 #: a ledger that opens the job itself once the job's key exists (e.g. one that deploys a contract)
 LedgerFactory = Callable[[AggregationJob, VerifyingKey], Ledger]
@@ -79,6 +83,10 @@ class Job:
     opens the job itself once the key exists, such as
     `functools.partial(zkagg.chain.ledger.ChainLedger.create, Chain.embedded())`.
 
+    `estimate` is a round's proving work (chunks, constraints, seconds on this machine), known
+    before the setup; a job whose estimate exceeds `max_round_seconds` (None: no limit) is refused
+    with ProvingBudgetError before the setup runs.
+
     `clip_updates=False` (the default) refuses updates outside [-clip, clip] with a BudgetError;
     True clips them, as secure aggregation does. Every tensor of the template is averaged: leave
     integer buffers (such as BatchNorm's num_batches_tracked) out of it.
@@ -88,7 +96,8 @@ class Job:
                  max_weight: int = 1000, quantization: Quantization | None = None,
                  neighbours: int = 10, threshold: int | None = None, chunk_len: int | None = None,
                  clip_updates: bool = False, job_id: bytes | None = None,
-                 proving_key: ProvingKey | None = None) -> None:
+                 proving_key: ProvingKey | None = None,
+                 max_round_seconds: float | None = DEFAULT_MAX_ROUND_SECONDS) -> None:
         layout = check_template(template)
         config = SecAggConfig(
             job_id=secrets.token_bytes(32) if job_id is None else job_id, n_clients=n_clients,
@@ -100,6 +109,9 @@ class Job:
         check_update(layout, config, template, who="template", clip=bool(clip_updates))
         self.aggregation = (AggregationJob.fitting(config) if chunk_len is None
                             else AggregationJob(config, chunk_len))
+        #: a round's proving work, estimated before the circuit or the key exists
+        self.estimate = estimate(self.aggregation)
+        check_budget(self.estimate, max_round_seconds)
         #: the public parameters: send them to clients that run elsewhere
         self.params = JobParams(config, layout, self.aggregation.chunk_len, bool(clip_updates))
         r1cs = self.aggregation.r1cs
