@@ -69,8 +69,10 @@ def _url(text: str) -> str:
 
 def output_path(option: str, path: str, suffixes: tuple[str, ...] = ()) -> Path:
     """`path` if a file can be written there: its folder exists and is writable, it is not a folder."""
+    if not path:
+        raise CommandLineError(f"{option}: an empty path")
     p = Path(path)
-    if not path or p.is_dir():
+    if p.is_dir():
         raise CommandLineError(f"{option}: {path!r} is a folder, not a file name")
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
@@ -151,11 +153,11 @@ def _bench(args: argparse.Namespace) -> int:
     for option, value, suites in (("--rpc", args.rpc, ("gas",)), ("--ray", args.ray, ("round",)),
                                   ("--load", args.load, ("round",)),
                                   ("--threads", args.threads, ("native",))):
-        if value and args.suite not in suites:
+        if value not in (None, False) and args.suite not in suites:
             raise CommandLineError(f"{option} applies to bench {' or '.join(suites)}, not {args.suite}")
-    if args.json:
+    if args.json is not None:
         output_path("--json", args.json)
-    if args.ray and args.ray != "local":
+    if args.ray is not None and args.ray != "local":
         from .aggregation.ray_address import check_reachable
 
         check_reachable(args.ray)
@@ -185,7 +187,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if args.json:
+    if args.json is not None:
         output_path("--json", args.json)
     output_path("--plot", args.plot, (".png", ".pdf", ".svg"))
     if args.rpc and args.ledger != "chain":
@@ -216,7 +218,7 @@ def _export(args: argparse.Namespace) -> int:
     from .groth16 import VerifyingKey
 
     check_name(args.name)
-    if args.output:
+    if args.output is not None:
         output_path("--output", args.output)
     data = input_file("VK_FILE", args.vk_file)
     if data.lstrip()[:1] == b"{":
@@ -248,7 +250,7 @@ def _audit(args: argparse.Namespace) -> int:
     if not Web3.is_address(args.ledger):
         raise CommandLineError(f"--ledger must be a contract address (0x and 40 hex digits), not {args.ledger[:50]!r}")
     address = Web3.to_checksum_address(args.ledger)
-    if args.store is not None and not Path(args.store).is_dir():
+    if args.store is not None and (not args.store or not Path(args.store).is_dir()):
         raise CommandLineError(f"--store: {args.store!r} is not a folder")
 
     from .chain.audit import audit
