@@ -104,3 +104,11 @@ def test_a_job_above_its_proving_limit_is_refused_before_the_setup(monkeypatch: 
     for bad in (0, -1.0, "1h", True):
         with pytest.raises(InputError, match="max_round_seconds"):
             Job(numpy_template(), n_clients=N, quantization=Q, neighbours=3, max_round_seconds=bad)  # type: ignore[arg-type]
+
+
+def test_freed_memory_is_handed_back_where_glibc_allows() -> None:
+    import platform
+
+    from zkagg.fl.memory import release_free_memory
+
+    assert release_free_memory() is (platform.libc_ver()[0] == "glibc")

@@ -31,6 +31,7 @@ from ..secagg.aggregator import RoundResult
 from ..secagg.encoding import Layout, Update, decode
 from .checks import check_template, check_update, check_updates
 from .estimate import check_budget, estimate
+from .memory import release_free_memory
 from .params import JobParams
 
 #: the default limit of a round's estimated proving time (Job's max_round_seconds)
@@ -160,6 +161,13 @@ class Job:
         abandoned: its number is not reused; one refused before the ledger recorded anything of it
         leaves the number to the next round.
         """
+        try:
+            return self._round_in_process(updates, dropouts)
+        finally:  # its frame is gone: hand the round's temporaries back to the OS
+            release_free_memory()
+
+    def _round_in_process(self, updates: Mapping[int, tuple[Update, int]],
+                          dropouts: Mapping[int, DropPoint] | None) -> PublishedRound:
         checked = check_updates(self.layout, self.config, updates, clip=self.clip_updates)
         drops = dict(dropouts or {})
         for client, point in drops.items():
