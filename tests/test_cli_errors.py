@@ -240,3 +240,21 @@ def test_console_script(name: str, files: dict[str, str]) -> None:
     (_, argv, fragment), = [c for c in CASES if c[0] == name]
     done = _console(*argv(files))
     one_named_line(done.returncode, done.stdout, done.stderr, fragment)
+
+
+def test_a_folder_where_a_stored_model_should_be_is_a_store_error(tmp_path: Path) -> None:
+    """`zkagg audit --store DIR` reads models through DirectoryStore: a folder in a blob's place
+    (or a blob that cannot be written) is a StoreError naming the key, not an OSError."""
+    from zkagg.chain.store import DirectoryStore
+    from zkagg.errors import StoreError
+
+    key = "model/" + "ab" * 32
+    (tmp_path / key).mkdir(parents=True)
+    store = DirectoryStore(tmp_path)
+    with pytest.raises(StoreError, match=f"cannot read {key}"):
+        store.get(key)
+    with pytest.raises(StoreError, match=f"cannot write {key}"):
+        store.put(key, b"data")
+    (tmp_path / "masked").write_bytes(b"a file where a folder should be")
+    with pytest.raises(StoreError, match="cannot write masked/"):
+        store.put("masked/" + "cd" * 32, b"data")

@@ -55,19 +55,28 @@ class DirectoryStore:
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError as exc:
+            raise StoreError(f"store {self.root}: cannot write {key}: {exc.strerror or exc}") from None
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise StoreError(f"store {self.root}: cannot write {key}: {exc.strerror or exc}") from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
     def get(self, key: str) -> bytes | None:
         path = self._path(key)
-        return path.read_bytes() if path.exists() else None
+        try:
+            return path.read_bytes() if path.exists() else None
+        except OSError as exc:  # a folder where the blob should be, no permission, a failing disk
+            raise StoreError(f"store {self.root}: cannot read {key}: {exc.strerror or exc}") from None
 
 
 def masked_key(commitment: int) -> str:
