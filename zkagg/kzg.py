@@ -24,7 +24,16 @@ from typing import Protocol
 
 import numpy as np
 
-from .bn254 import FR_MODULUS, FrArray, G1Array, G1Point, G2Array, G2Point, fixed_base_mul, native_module
+from .bn254 import (
+    FR_MODULUS,
+    FrArray,
+    G1Array,
+    G1Point,
+    G2Array,
+    G2Point,
+    fixed_base_mul,
+    native_module,
+)
 from .bn254.limbs import Limbs, ints_to_limbs, limbs_to_ints
 from .bn254.pairing import pairing_product_is_one
 from .errors import InputError, LengthError, NativeError, SetupError, check_int
