@@ -37,6 +37,7 @@ from .bn254 import (
 from .bn254.limbs import Limbs, ints_to_limbs, limbs_to_ints
 from .bn254.pairing import pairing_product_is_one
 from .errors import InputError, LengthError, NativeError, SetupError, check_int
+from .secagg.prg import mask_stream
 
 R = FR_MODULUS
 
@@ -171,7 +172,8 @@ def commit_secret(srs: Srs, coeffs: FrArray, blinder: int = 0, blinder_index: in
     blinder, index = _blinded(srs, blinder, blinder_index, len(coeffs))
     out = G1Point.infinity()
     if len(coeffs):
-        mask = FrArray.random(len(coeffs), rng)
+        # uniform in F_r from the native ChaCha20 stream under a fresh 32-byte key
+        mask = mask_stream(rng.randbytes(32) if rng is not None else secrets.token_bytes(32), len(coeffs))
         bases = srs.powers(len(coeffs))
         out = bases.msm(coeffs + mask) - bases.msm(mask)
     if blinder:
