@@ -100,6 +100,20 @@ contract RoundCheckV2 {
         return uint256(keccak256(abi.encodePacked(head, rd.totalWeight, cS[0], cS[1], rd.rho, rd.digests))) % R;
     }
 
+    /// The hash a client posts before the deadline instead of its point (commit-then-reveal):
+    /// keccak256(tag || chainid || ledger || job || round || slot || x || y), tag "zkagg/E/v1"
+    /// for a mask commitment E_u (mask = true) or "zkagg/C/v1" for C_u; ledger = msg.sender.
+    function pointHash(bool mask, bytes32 job, uint256 round, uint256 slot, uint256[2] calldata point)
+        external
+        view
+        returns (bytes32)
+    {
+        bytes32 tag = mask ? bytes32("zkagg/E/v1") : bytes32("zkagg/C/v1");
+        return keccak256(
+            abi.encodePacked(tag, block.chainid, uint256(uint160(msg.sender)), job, round, slot, point[0], point[1])
+        );
+    }
+
     // ---- steps ------------------------------------------------------------------------------
 
     function _checkShape(Round calldata rd) private pure {

@@ -15,7 +15,7 @@ from tests.chain_support import new_chain
 from tests.test_kzg_round import unit_gamma_prover
 from zkagg import kzg
 from zkagg.aggregation import kzg_round as kr
-from zkagg.bn254 import FrArray, G1Point
+from zkagg.bn254 import FrArray, G1Point, use_backend
 from zkagg.chain import round_check_v2 as rc
 from zkagg.chain.client import Chain, ContractRevert
 
@@ -40,6 +40,7 @@ class Honest:
     points: list[G1Point]
     c_s: G1Point
     proof: kr.KzgRoundProof
+    aggregate: FrArray
 
 
 _PROVER = kr.ChunkProver.setup(L, random.Random(21))
@@ -72,7 +73,7 @@ def make_round(env: Setup, seed: int, n_survivors: int = 2, n_dropped: int = 1) 
         c_s = c_s + p
     proof = kr.prove_round(env.prover, env.srs, ctx, shape, aggregate=aggregate, rho=sum(blinders) % R,
                            total_weight=rng.randrange(1, 10_000), c_s=c_s)
-    return Honest(ctx, shape, points, c_s, proof)
+    return Honest(ctx, shape, points, c_s, proof, aggregate)
 
 
 @pytest.fixture(scope="module")
@@ -268,3 +269,44 @@ def test_unit_gamma_key_accepts_with_one_pair_fewer(env: Setup) -> None:
     h2 = make_round(env, 7)
     gas_random = rc.check_round_gas(env.chain, env.address, args_of(h2), env.sender)
     assert gas_unit < gas_random  # one pairing pair (34k) fewer, minus nothing else
+
+
+def test_point_hashes_agree_with_the_reference(env: Setup, honest: Honest) -> None:
+    fns = rc.contract(env.chain, env.address).functions
+    for slot, point in enumerate(honest.points):
+        for kind, mask in (("C", False), ("E", True)):
+            words = [point.x, point.y]
+            got = fns.pointHash(mask, honest.ctx.job, honest.ctx.round, slot, words).call(
+                {"from": env.sender.address})
+            assert got == kr.point_hash(kind, honest.ctx, slot, point)
+    c0 = kr.point_hash("C", honest.ctx, 0, honest.points[0])
+    assert c0 != kr.point_hash("E", honest.ctx, 0, honest.points[0])  # a C_u never passes as E_u
+    assert c0 != kr.point_hash("C", honest.ctx, 1, honest.points[0])  # nor for another slot
+    assert c0 != kr.point_hash("C", dataclasses.replace(honest.ctx, round=honest.ctx.round + 1), 0,
+                               honest.points[0])
+
+
+def test_py_ecc_reference_agrees_with_the_contract(env: Setup) -> None:
+    """C_S, z, v, pi and the pairing product recomputed on the reference engine (py-ecc points
+    and pairings, Python ints) for a round, honest and with rho tampered: the same opening, the
+    same verdict as the contract."""
+    if not env.chain.is_embedded:
+        pytest.skip("one engine comparison is enough")
+    h = make_round(env, 55)
+    with use_backend("reference"):
+        c_s = G1Point.infinity()
+        for p in h.points:
+            c_s = c_s + p
+        assert c_s == h.c_s
+        z = kr.challenge(h.ctx, h.shape, h.proof.total_weight, c_s, h.proof.rho, h.proof.digests)
+        assert kr.aggregate_commitment(env.srs, h.shape, h.aggregate, h.proof.rho) == c_s  # MSM(S) + rho G_B
+        opening = kzg.open(env.srs, h.shape.padded(h.aggregate), z, h.proof.rho, h.shape.blind_index)
+        assert opening.proof == h.proof.opening
+        v = kr.combined_value(h.shape, h.proof.evaluations, h.proof.rho, z)
+        ok = kr.verify_round(env.prover.pk.vk, env.srs.tau_g2, h.ctx, h.shape, c_s, h.proof)
+        bad = dataclasses.replace(h.proof, rho=(h.proof.rho + 1) % R)
+        not_ok = kr.verify_round(env.prover.pk.vk, env.srs.tau_g2, h.ctx, h.shape, c_s, bad)
+    assert ok and not not_ok
+    assert opening.value == v
+    call(env, args_of(h))
+    _rejected(env, args_of(h, bad))

@@ -125,6 +125,25 @@ def challenge(ctx: RoundContext, shape: RoundShape, total_weight: int, c_s: G1Po
     return int.from_bytes(keccak(DOMAIN + b"".join(_word(w) for w in words)), "big") % R
 
 
+#: domain separators of the hash commitments to revealed points (commit-then-reveal, F3)
+POINT_TAGS = {"C": b"zkagg/C/v1".ljust(32, b"\0"), "E": b"zkagg/E/v1".ljust(32, b"\0")}
+
+
+def point_hash(kind: str, ctx: RoundContext, slot: int, point: G1Point) -> bytes:
+    """What a client posts before the deadline instead of its point: keccak256(tag || chainid ||
+    ledger || job || round || slot || x || y), tag "zkagg/C/v1" for C_u (submission) or
+    "zkagg/E/v1" for E_u (mask phase). The point is revealed only after the chain closed
+    submissions, so no point can be chosen as a function of another (rogue cancellation)."""
+    if kind not in POINT_TAGS:
+        raise InputError(f"kind must be 'C' or 'E', not {kind!r}")
+    check_int("slot", slot, 0, (1 << 256) - 1)
+    if not isinstance(point, G1Point):
+        raise InputError("point must be a G1Point")
+    words = [ctx.chain_id, int.from_bytes(ctx.ledger, "big"), int.from_bytes(ctx.job, "big"), ctx.round, slot,
+             point.x, point.y]
+    return keccak(POINT_TAGS[kind] + b"".join(_word(w) for w in words))
+
+
 def combined_value(shape: RoundShape, evaluations: Sequence[int], rho: int, z: int) -> int:
     """v = sum_j z^(jL) e_j + rho z^B: F(z) assembled from the chunks' evaluations."""
     if len(evaluations) != shape.n_chunks:
