@@ -9,6 +9,8 @@ import random
 from unittest import mock
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from py_ecc import optimized_bn128 as ob
 from zkagg.circuits.chunk_v2 import chunk_circuit
 
@@ -17,7 +19,7 @@ from zkagg.aggregation import kzg_round as kr
 from zkagg.bn254 import FrArray, G1Point, G2Point
 from zkagg.bn254.pairing import pairing_product_is_one
 from zkagg.circuit import compile_r1cs
-from zkagg.errors import LengthError, NonCanonicalError
+from zkagg.errors import LengthError, NonCanonicalError, ZkaggError
 from zkagg.groth16.setup import ToxicWaste, keys_from_toxic_waste
 
 R = kr.R
@@ -219,3 +221,24 @@ def test_unit_gamma_merges_a_pair(srs: kzg.Srs) -> None:
     assert len(pairs) == rnd.shape.n_chunks + 4
     assert rnd.ok()
     assert not rnd.ok(dataclasses.replace(rnd.proof, rho=(rnd.rho + 1) % R))
+
+
+@given(which=st.integers(0, 10), value=st.integers(0, 2**256 - 1))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_replaced_scalar_is_refused_or_rejected(rnd: Round, which: int, value: int) -> None:
+    """A scalar of the proof replaced by any 256-bit value: a named error (>= r) or False."""
+    p = rnd.proof
+    j = which % 3
+    candidates = {
+        0: lambda: dataclasses.replace(p, rho=value),
+        1: lambda: dataclasses.replace(p, total_weight=value),
+        2: lambda: _chunk(p, j, evaluation=value),
+        3: lambda: _chunk(p, j, digest=value),
+    }
+    bad = candidates[which % 4]()
+    if bad == p:
+        return
+    try:
+        assert not rnd.ok(bad)
+    except ZkaggError:
+        pass

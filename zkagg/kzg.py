@@ -209,7 +209,17 @@ def evaluate(coeffs: FrArray, z: int) -> int:
     if not isinstance(coeffs, FrArray):
         raise InputError(f"coeffs must be an FrArray, not {type(coeffs).__name__}")
     check_int("z", z, 0, R - 1)
-    return evaluate_chunks(coeffs, max(len(coeffs), 1), z)[0] if len(coeffs) else 0
+    mod = native_module()
+    if mod is None:
+        acc = 0
+        for x in reversed(coeffs.to_ints()):
+            acc = (acc * z + x) % R
+        return acc
+    ffi = mod.ffi
+    out: Limbs = np.empty((1, 4), dtype=np.uint64)
+    mod.lib.zkagg_fr_horner(ffi.from_buffer("uint64_t[]", out), ffi.from_buffer("uint64_t[]", coeffs.limbs),
+                            len(coeffs), ffi.from_buffer("uint64_t[]", ints_to_limbs([z], R, "z")))
+    return limbs_to_ints(out)[0]
 
 
 def evaluate_chunks(coeffs: FrArray, chunk_len: int, z: int) -> list[int]:
