@@ -6,7 +6,9 @@ never accepted."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -173,6 +175,15 @@ def test_malformed_points_are_refused_by_name(env: Setup, honest: Honest) -> Non
     proofs = list(a[6])
     proofs[8 + 2] += 1  # chunk 1's B off the twist
     assert _rejected(env, with_field(a, 6, proofs), "InvalidPoint").values == {"what": 2, "index": 1}
+
+
+def test_g2_point_outside_the_subgroup_is_refused_by_name(env: Setup, honest: Honest) -> None:
+    vectors = json.loads((Path(__file__).parent / "vectors" / "bn254.json").read_text())
+    (x0, x1), (y0, y1) = ([int(a) for a in c2] for c2 in vectors["negative"]["g2_not_in_subgroup"][0])
+    a = args_of(honest)
+    proofs = list(a[6])
+    proofs[8 + 2 : 8 + 6] = [x1, x0, y1, y0]  # chunk 1's B: on the twist, outside the subgroup
+    _rejected(env, with_field(a, 6, proofs), "PointNotInSubgroup")
 
 
 def test_wrong_lengths_are_refused_by_name(env: Setup, honest: Honest) -> None:

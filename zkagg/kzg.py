@@ -109,7 +109,7 @@ class Srs:
         [tau]_2: one random linear combination (lambda_i from the CSPRNG unless an rng is given),
         e(sum lambda_i P_{i+1}, G2) = e(sum lambda_i P_i, [tau]_2): 2 MSMs and 2 pairings."""
         n = len(self.g1_powers) - 1
-        lam = FrArray.random(n, rng)
+        lam = mask_stream(rng.randbytes(32) if rng is not None else secrets.token_bytes(32), n)
         left = self.g1_powers[1:].msm(lam)
         right = self.g1_powers[:n].msm(lam)
         if not pairing_product_is_one([(left, G2Point.generator()), (-right, self.tau_g2)]):
