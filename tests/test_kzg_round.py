@@ -242,3 +242,15 @@ def test_any_replaced_scalar_is_refused_or_rejected(rnd: Round, which: int, valu
         assert not rnd.ok(bad)
     except ZkaggError:
         pass
+
+
+def test_audit_passes_an_honest_round_and_names_each_failure(rnd: Round) -> None:
+    vk, h = rnd.prover.pk.vk, kr.model_hash(rnd.ctx, rnd.shape, rnd.n, rnd.proof.digests)
+    assert kr.audit_round(vk, rnd.srs, rnd.ctx, rnd.shape, rnd.points, rnd.aggregate, rnd.proof, h).ok
+    other = FrArray.from_ints([1] + rnd.aggregate.to_ints()[1:])
+    audit = kr.audit_round(vk, rnd.srs, rnd.ctx, rnd.shape, rnd.points, other, rnd.proof, h)
+    assert set(audit.failures) == {"C_S != MSM(S) + rho G_B", "chunk digests differ from sponge(S_j)",
+                                   "evaluations differ from S_j(z)", "the stored model hash differs"}
+    audit = kr.audit_round(vk, rnd.srs, rnd.ctx, rnd.shape, rnd.points[:2], rnd.aggregate, rnd.proof, bytes(32))
+    assert set(audit.failures) == {"C_S != MSM(S) + rho G_B", "evaluations differ from S_j(z)",
+                                   "the batched pairing check fails", "the stored model hash differs"}

@@ -306,3 +306,45 @@ def verify_round(vk: VerifyingKey, tau_g2: G2Point, ctx: RoundContext, shape: Ro
     """True iff the round's batched check passes (the contract's acceptance, minus the hash
     checks of the revealed points and the computation of N, which are the ledger's)."""
     return pairing_product_is_one(batch_pairs(vk, tau_g2, ctx, shape, c_s, proof))
+
+
+@dataclass(frozen=True)
+class RoundAudit:
+    """The auditor's verdict on one published v2 round: `failures` names every check that
+    failed (empty when `ok`)."""
+
+    failures: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def audit_round(vk: VerifyingKey, srs: kzg.Srs, ctx: RoundContext, shape: RoundShape,
+                points: Sequence[G1Point], aggregate: FrArray, proof: KzgRoundProof,
+                stored_model_hash: bytes) -> RoundAudit:
+    """Replay one accepted round from public data: the revealed points (as the ledger selected
+    them), the published aggregate S and the round's proof. Independent of the prover: the
+    digests and evaluations are recomputed from S, C_S is checked as MSM(S) + rho G_B (the
+    binding check that needs no SNARK), then the batched check and the stored model hash."""
+    failures: list[str] = []
+    c_s = G1Point.infinity()
+    for p in points:
+        c_s = c_s + p
+    if len(aggregate) != shape.n_elements:
+        return RoundAudit((f"the aggregate has {len(aggregate)} elements, not {shape.n_elements}",))
+    if len(proof.chunks) != shape.n_chunks:
+        return RoundAudit((f"{len(proof.chunks)} chunk proofs for {shape.n_chunks} chunks",))
+    if aggregate_commitment(srs, shape, aggregate, proof.rho) != c_s:
+        failures.append("C_S != MSM(S) + rho G_B")
+    digests = chunk_digests(shape, aggregate)
+    if digests != proof.digests:
+        failures.append("chunk digests differ from sponge(S_j)")
+    z = challenge(ctx, shape, proof.total_weight, c_s, proof.rho, proof.digests)
+    if kzg.evaluate_chunks(shape.padded(aggregate), shape.chunk_len, z) != proof.evaluations:
+        failures.append("evaluations differ from S_j(z)")
+    if not verify_round(vk, srs.tau_g2, ctx, shape, c_s, proof):
+        failures.append("the batched pairing check fails")
+    if model_hash(ctx, shape, proof.total_weight, digests) != stored_model_hash:
+        failures.append("the stored model hash differs")
+    return RoundAudit(tuple(failures))
