@@ -25,9 +25,11 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import secrets
+import threading
 import time
 from typing import Any
 
@@ -170,31 +172,62 @@ def gas_rows(w1: Any, rng: random.Random) -> list[dict[str, Any]]:
     return rows
 
 
+class RssSampler:
+    """The process's resident memory sampled every 20 ms while the block runs (ru_maxrss only
+    knows the peak since the start, which setup dominates)."""
+
+    def __enter__(self) -> RssSampler:
+        self.start_mb = self.peak_mb = self._rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak_mb = max(self.peak_mb, self._rss())
+
+    @staticmethod
+    def _rss() -> float:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def chunk_row(log_domain: int, rng: random.Random) -> dict[str, Any]:
     """One chunk as long as a 2^log_domain domain allows: R1CS build, setup, witness and proof
     (twice: the second with a warm key), peak memory, and the ResNet-18 total extrapolated from
     it (every chunk of the 1,461,189-element vector at this length, witness included)."""
-    from ..circuit import compile_r1cs
+    from ..circuit.blocks import compile_blocks
     from ..circuits.chunk_v2 import chunk_circuit
     from ..groth16 import setup
 
     shape = chunking(10**9, log_domain)
     length = shape.chunk_len
     t0 = time.perf_counter()
-    r1cs = compile_r1cs(chunk_circuit(length))
+    blocks = compile_blocks(chunk_circuit(length))
     t1 = time.perf_counter()
-    prover = kr.ChunkProver(length, setup(r1cs))
-    object.__setattr__(prover, "r1cs", r1cs)  # reuse the compiled system (cached_property slot)
+    full = blocks.materialize()
+    pk = setup(full)
+    del full
     t2 = time.perf_counter()
+    prover = kr.ChunkProver(length, pk)
+    prover.__dict__["r1cs"] = blocks  # the cached_property's slot: reuse the compiled blocks
     chunk = FrArray.random(length, rng)
     z = rng.randrange(kr.R)
-    proofs = [prover.prove(z, chunk) for _ in range(2)]
+    gc.collect()
+    with RssSampler() as rss:
+        proofs = [prover.prove(z, chunk) for _ in range(2)]
     best = min(proofs[1:], key=lambda p: p.prove_s)
     chunks = _ceil_div(RESNET_ELEMENTS, length)
     return {"log_domain": log_domain, "chunk_len": length, "constraints": n_constraints(length),
-            "r1cs_s": round(t1 - t0, 2), "setup_s": round(t2 - t1, 2), "witness_s": round(best.witness_s, 3),
+            "r1cs_s": round(t1 - t0, 2), "r1cs_mb": round(blocks.nbytes() / 2**20, 1), "setup_s": round(t2 - t1, 2), "witness_s": round(best.witness_s, 3),
             "prove_s": round(best.prove_s, 3), "first_prove_s": round(proofs[0].prove_s, 3),
-            "peak_rss_mb": round(peak_rss_mb(), 1), "resnet_chunks": chunks,
+            "peak_rss_mb": round(peak_rss_mb(), 1), "prove_rss_mb": round(rss.peak_mb, 1),
+            "rss_before_prove_mb": round(rss.start_mb, 1), "resnet_chunks": chunks,
             "resnet_prove_s_extrapolated": round(chunks * (best.witness_s + best.prove_s), 1)}
 
 
