@@ -16,11 +16,13 @@ from zkagg.circuits.chunk_v2 import chunk_circuit
 
 from zkagg import kzg
 from zkagg.aggregation import kzg_round as kr
-from zkagg.bn254 import FrArray, G1Point, G2Point
+from zkagg.bn254 import FrArray, G1Point, G2Point, use_backend
 from zkagg.bn254.pairing import pairing_product_is_one
-from zkagg.circuit import compile_r1cs
+from zkagg.circuit import compile_r1cs, evaluate
 from zkagg.errors import LengthError, NonCanonicalError, ZkaggError
 from zkagg.groth16.setup import ToxicWaste, keys_from_toxic_waste
+
+from .conftest import BACKENDS
 
 R = kr.R
 L, K = 16, 40  # three chunks, the last one padded
@@ -254,3 +256,17 @@ def test_audit_passes_an_honest_round_and_names_each_failure(rnd: Round) -> None
     audit = kr.audit_round(vk, rnd.srs, rnd.ctx, rnd.shape, rnd.points[:2], rnd.aggregate, rnd.proof, bytes(32))
     assert set(audit.failures) == {"C_S != MSM(S) + rho G_B", "evaluations differ from S_j(z)",
                                    "the batched pairing check fails", "the stored model hash differs"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("length", [1, 15, 16, 17, 40])
+def test_fast_chunk_witness_equals_the_evaluators(backend: str, length: int) -> None:
+    rng = random.Random(length)
+    chunk = FrArray.random(length, rng)
+    z = rng.randrange(R)
+    with use_backend(backend):
+        fast = kr.chunk_witness(length, z, chunk)
+    arr = chunk
+    slow = evaluate(chunk_circuit(length, z, kzg.evaluate(arr, z), kr.chunk_digests(kr.RoundShape(length, length), arr)[0],
+                                  chunk.to_ints()))
+    assert fast.to_ints() == slow

@@ -278,5 +278,11 @@ int zkagg_fr_horner_chunks(uint64_t *out, const uint64_t *coeffs, size_t n, size
                            const uint64_t *z);
 int zkagg_fr_divide_linear(uint64_t *quotient, uint64_t *value, const uint64_t *coeffs, size_t n,
                            const uint64_t *z);
+/* zkagg_fr_horner_trace: the witness of the v2 chunk circuit's Horner blocks
+ * (circuits/chunk_v2.py): coeffs zero-padded to whole blocks of `block` elements, blocks taken
+ * from the top one down, the running value A starting at 0; per block, for i = block-1 .. 0,
+ * out gets A z (then A <- A z + coeffs[k block + i]). ceil(n / block) * block outputs.
+ * ZKAGG_ERR_ARG if block = 0. */
+int zkagg_fr_horner_trace(uint64_t *out, const uint64_t *coeffs, size_t n, size_t block, const uint64_t *z);
 
 #endif

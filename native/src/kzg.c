@@ -64,3 +64,21 @@ int zkagg_fr_divide_linear(uint64_t *quotient, uint64_t *value, const uint64_t *
     fe_copy(value, acc);
     return ZKAGG_OK;
 }
+
+int zkagg_fr_horner_trace(uint64_t *out, const uint64_t *coeffs, size_t n, size_t block, const uint64_t *z) {
+    if (block == 0) return ZKAGG_ERR_ARG;
+    fe zm, acc = {0, 0, 0, 0}, zero = {0, 0, 0, 0};
+    fr_to_mont(zm, z);
+    size_t n_blocks = (n + block - 1) / block;
+    uint64_t *o = out;
+    for (size_t k = n_blocks; k-- > 0;) {
+        /* acc = A of the blocks above; for i = block-1 .. 0: out = A z, A <- A z + c_i */
+        for (size_t i = block; i-- > 0;) {
+            size_t idx = k * block + i;
+            fr_mul(o, acc, zm);
+            fr_add(acc, o, idx < n ? coeffs + 4 * idx : zero);
+            o += 4;
+        }
+    }
+    return ZKAGG_OK;
+}

@@ -29,17 +29,23 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import cast
 
+import numpy as np
 from eth_utils import keccak
 
 from .. import kzg
-from ..bn254 import FR_MODULUS, FrArray, G1Point, G2Point
+from ..bn254 import FR_MODULUS, FrArray, G1Point, G2Point, native_module
+from ..bn254.limbs import Limbs, ints_to_limbs, limbs_to_ints
 from ..bn254.pairing import pairing_product_is_one
 from ..circuit import R1CS, evaluate
 from ..circuit.blocks import BlockR1CS, compile_blocks
-from ..circuits.chunk_v2 import chunk_circuit
+from ..circuits.chunk_v2 import BLOCK, chunk_circuit
+from ..circuits.gadgets.poseidon import _start as sponge_start
 from ..errors import InputError, LengthError, NonCanonicalError, ZkaggError, check_int
 from ..groth16 import Proof, ProvingKey, VerifyingKey, prove, setup
-from ..poseidon import poseidon_sponge_many
+from ..poseidon import DEFAULT_WIDTH, poseidon_sponge_many
+from ..poseidon import _engine as poseidon_engine
+from ..poseidon.params import constants as poseidon_constants
+from ..poseidon.reference import trace_length
 
 R = FR_MODULUS
 #: the transcript's domain separator, as one right-padded 32-byte word
@@ -197,6 +203,48 @@ class KzgRoundProof:
         return [c.digest for c in self.chunks]
 
 
+def chunk_witness(chunk_len: int, z: int, chunk: FrArray) -> FrArray:
+    """The full witness of the chunk circuit for (z, chunk), as `evaluate(chunk_circuit(...))`
+    gives it but without the evaluator: [1, z, e, h, s], the sponge's absorb traces block by
+    block (native Poseidon trace), then the Horner blocks' products from the top block down
+    (native). The reference engine runs the evaluator itself. Not checked here: `prove` checks
+    every constraint before it proves."""
+    if len(chunk) != chunk_len:
+        raise LengthError(f"a chunk has {chunk_len} elements, not {len(chunk)}")
+    z = _canonical("z", z)
+    mod = native_module()
+    e = kzg.evaluate(chunk, z)
+    if mod is None:
+        (h,) = poseidon_sponge_many([chunk])
+        return FrArray.from_ints(evaluate(chunk_circuit(chunk_len, z, e, h, chunk.to_ints())))
+    t, rate = DEFAULT_WIDTH, DEFAULT_WIDTH - 1
+    n_blocks = max(-(-chunk_len // rate), 1)
+    padded = np.zeros((n_blocks * rate, 4), dtype=np.uint64)
+    padded[:chunk_len] = chunk.limbs
+    prev = np.asarray(ints_to_limbs(sponge_start(t, chunk_len), R, "start"))
+    n_out = trace_length(t)
+    engine = poseidon_engine()  # canonical inputs by construction: straight to the native trace
+    assert engine is not None
+    traces = []
+    step = np.empty((2 * t - 1, 4), dtype=np.uint64)
+    for k in range(n_blocks):
+        step[:t] = prev
+        step[t:] = padded[k * rate : (k + 1) * rate]
+        trace = engine.absorb_trace(step, t, n_out)
+        traces.append(trace)
+        prev = trace[2::3][-t:]  # the last full round's S-box outputs x^5
+    # the digest is the first row of the final linear layer over the last S-box outputs
+    h = sum(c * x for c, x in zip(poseidon_constants(t).mds[0], limbs_to_ints(prev))) % R
+    ffi = mod.ffi
+    horner: Limbs = np.empty((-(-chunk_len // BLOCK) * BLOCK, 4), dtype=np.uint64)
+    rc = mod.lib.zkagg_fr_horner_trace(ffi.from_buffer("uint64_t[]", horner), ffi.from_buffer("uint64_t[]", chunk.limbs),
+                                       chunk_len, BLOCK, ffi.from_buffer("uint64_t[]", ints_to_limbs([z], R, "z")))
+    if rc != 0:
+        raise RoundCheckError(f"the Horner trace failed in the native core (code {rc})")
+    head = ints_to_limbs([1, z, e, h], R, "head")
+    return FrArray._trusted(np.concatenate([head, chunk.limbs, *traces, horner]))
+
+
 @dataclass(frozen=True)
 class ChunkProver:
     """The chunk circuit of one length with its Groth16 key (one setup per chunk length)."""
@@ -221,11 +269,9 @@ class ChunkProver:
         """The proof of (z, e, h) for one chunk; `prove` verifies it before returning."""
         if len(chunk) != self.chunk_len:
             raise LengthError(f"a chunk has {self.chunk_len} elements, not {len(chunk)}")
-        values = chunk.to_ints()
-        e = kzg.evaluate(chunk, z)
-        (h,) = poseidon_sponge_many([chunk])
         t0 = time.perf_counter()
-        witness = evaluate(chunk_circuit(self.chunk_len, z, e, h, values))
+        witness = chunk_witness(self.chunk_len, z, chunk)
+        e, h = witness[2], witness[3]
         t1 = time.perf_counter()
         # prove reads only what BlockR1CS has (n_wires, n_public, rows, first_failing_row, label)
         proof = prove(self.pk, cast(R1CS, self.r1cs), witness, rng)
