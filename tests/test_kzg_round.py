@@ -19,7 +19,7 @@ from zkagg.aggregation import kzg_round as kr
 from zkagg.bn254 import FrArray, G1Point, G2Point, use_backend
 from zkagg.bn254.pairing import pairing_product_is_one
 from zkagg.circuit import compile_r1cs, evaluate
-from zkagg.errors import LengthError, NonCanonicalError, ZkaggError
+from zkagg.errors import InputError, LengthError, NonCanonicalError, ZkaggError
 from zkagg.groth16.setup import ToxicWaste, keys_from_toxic_waste
 
 from .conftest import BACKENDS
@@ -270,3 +270,34 @@ def test_fast_chunk_witness_equals_the_evaluators(backend: str, length: int) -> 
     slow = evaluate(chunk_circuit(length, z, kzg.evaluate(arr, z), kr.chunk_digests(kr.RoundShape(length, length), arr)[0],
                                   chunk.to_ints()))
     assert fast.to_ints() == slow
+
+
+def test_chunks_proved_in_an_executor_give_an_accepted_round(rnd: Round) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        proof = kr.prove_round(rnd.prover, rnd.srs, rnd.ctx, rnd.shape, aggregate=rnd.aggregate, rho=rnd.rho,
+                               total_weight=rnd.n, c_s=rnd.c_s, executor=pool)
+    assert proof.digests == rnd.proof.digests and proof.evaluations == rnd.proof.evaluations
+    assert rnd.ok(proof)
+
+
+def test_context_and_shape_refuse_bad_values() -> None:
+    with pytest.raises(LengthError):
+        kr.RoundContext(1, bytes(19), bytes(32), 1)
+    with pytest.raises(LengthError):
+        kr.RoundContext(1, bytes(20), bytes(31), 1)
+    with pytest.raises(InputError):
+        kr.RoundContext(1, bytes(20), bytes(32), -1)
+    with pytest.raises(InputError):
+        kr.RoundShape(0, 16)
+    with pytest.raises(InputError):
+        kr.RoundShape(10, 0)
+    with pytest.raises(InputError):
+        kr.point_hash("X", kr.RoundContext(1, bytes(20), bytes(32), 1), 0, G1Point.generator())
+
+
+def test_prover_refuses_a_round_of_another_chunk_length(rnd: Round) -> None:
+    with pytest.raises(InputError):
+        kr.prove_round(rnd.prover, rnd.srs, rnd.ctx, kr.RoundShape(K, 2 * L), aggregate=rnd.aggregate,
+                       rho=rnd.rho, total_weight=rnd.n, c_s=rnd.c_s)
