@@ -264,4 +264,25 @@ double zkagg_bench_g1_add_mixed(size_t iters);
 double zkagg_bench_chacha20(size_t n_blocks);  /* per 64-byte keystream block, kernel in use */
 double zkagg_bench_prg_fr(size_t n);           /* per stream element, one thread */
 
+/* ---- KZG and the v2 chunk statement: polynomial kernels (native/src/kzg.c) ----
+ * Polynomials are canonical F_r coefficient arrays, lowest degree first; z is one canonical
+ * element; outputs canonical. NOT constant-time (public aggregates and points only).
+ * zkagg_fr_horner:        out = sum_{i < n} coeffs[i] z^i (n = 0 gives 0).
+ * zkagg_fr_horner_chunks: out[j] = sum_i coeffs[j L + i] z^i over the consecutive chunks of
+ *                         chunk_len = L elements (the last one may be shorter), ceil(n / L)
+ *                         results; threads across chunks. ZKAGG_ERR_ARG if L = 0.
+ * zkagg_fr_divide_linear: coeffs = quotient * (X - z) + value: the n - 1 quotient coefficients
+ *                         and the value at z (synthetic division). ZKAGG_ERR_ARG if n = 0. */
+void zkagg_fr_horner(uint64_t *out, const uint64_t *coeffs, size_t n, const uint64_t *z);
+int zkagg_fr_horner_chunks(uint64_t *out, const uint64_t *coeffs, size_t n, size_t chunk_len,
+                           const uint64_t *z);
+int zkagg_fr_divide_linear(uint64_t *quotient, uint64_t *value, const uint64_t *coeffs, size_t n,
+                           const uint64_t *z);
+/* zkagg_fr_horner_trace: the witness of the v2 chunk circuit's Horner blocks
+ * (circuits/chunk_v2.py): coeffs zero-padded to whole blocks of `block` elements, blocks taken
+ * from the top one down, the running value A starting at 0; per block, for i = block-1 .. 0,
+ * out gets A z (then A <- A z + coeffs[k block + i]). ceil(n / block) * block outputs.
+ * ZKAGG_ERR_ARG if block = 0. */
+int zkagg_fr_horner_trace(uint64_t *out, const uint64_t *coeffs, size_t n, size_t block, const uint64_t *z);
+
 #endif
