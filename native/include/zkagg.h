@@ -264,4 +264,12 @@ double zkagg_bench_g1_add_mixed(size_t iters);
 double zkagg_bench_chacha20(size_t n_blocks);  /* per 64-byte keystream block, kernel in use */
 double zkagg_bench_prg_fr(size_t n);           /* per stream element, one thread */
 
+/* ---- powers of tau (native/src/ptau.c) ---- */
+/* BLAKE2b compression of n_blocks 128-byte blocks into the state h[8]; block i is compressed with
+ * the byte counter counter + 128 * (i + 1) and, when `last` is set, the last one as the final
+ * block (a short final block is zero-padded by the caller and passes its true counter this way
+ * minus its padding: the caller then uses n_blocks = 1 and counter = total - 128). Public data. */
+void zkagg_blake2b_compress(uint64_t *h, const uint8_t *blocks, size_t n_blocks, uint64_t counter,
+                            int last);
+
 #endif
