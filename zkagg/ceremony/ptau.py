@@ -28,7 +28,8 @@ import numpy as np
 from ..bn254 import FQ_MODULUS, G1Array, G1Point, G2Array, G2Point
 from ..bn254.backend import Group
 from ..bn254.limbs import Limbs
-from ..errors import InputError, SetupError, ZkaggError
+from ..errors import InputError, ZkaggError
+from ..groth16.keys import DegenerateSetupError
 from .blake2b import PARTIAL_SIZE, Blake2b512
 from .contribution_key import ContributionKey, FactorProof
 from .encoding import lem_to_limbs, limbs_to_lem, point_size
@@ -41,11 +42,6 @@ _KEY_SIZE = 6 * G1_SIZE + 3 * G2_SIZE
 
 class PtauFormatError(InputError):
     """A .ptau file is malformed: wrong magic, header, section layout or size, or a bad point."""
-
-
-class DegenerateSetupError(SetupError):
-    """Setup material that would make proofs or commitments forgeable (τ in a small subgroup or
-    the evaluation domain, a point at infinity, γ = ±δ, repeated IC points, ...)."""
 
 
 @dataclass(frozen=True)
