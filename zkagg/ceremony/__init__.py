@@ -1,6 +1,7 @@
 """The multi-party setup: powers of tau (phase 1) and Groth16 keys from them (phase 2), in
 snarkjs's file formats (.ptau, .zkey)."""
 
+from . import phase1, phase2, ptau, zkey
 from .phase1 import beacon, contribute, first_challenge, new, verify
 from .ptau import (
     DegenerateSetupError,
@@ -14,6 +15,10 @@ from .ptau import (
 )
 
 __all__ = [
+    "phase1",
+    "phase2",
+    "ptau",
+    "zkey",
     "DegenerateSetupError",
     "Prepared",
     "Ptau",

@@ -15,6 +15,8 @@ from ..bn254 import G1Array, G1Point, G2Array, G2Point
 from ..errors import InputError, LengthError, SetupError
 
 VK_MAGIC, PK_MAGIC, PROOF_MAGIC = b"zkaggVK1", b"zkaggPK1", b"zkaggPF1"
+PK_MAGIC_ODD = b"zkaggPK2"  # the same layout with an H query in snarkjs's odd-coset Lagrange form
+H_BASES = ("monomial", "odd_lagrange")
 G1_SIZE, G2_SIZE = G1Point.encoded_size, G2Point.encoded_size
 
 
@@ -69,11 +71,11 @@ def check_verifying_key(vk: VerifyingKey, what: str = "verifying key") -> None:
     for name in ("alpha_g1", "beta_g2", "gamma_g2", "delta_g2"):
         if getattr(vk, name).is_infinity:
             raise DegenerateSetupError(f"{what}: {name} is the point at infinity")
-    if vk.gamma_g2 == vk.delta_g2 or vk.gamma_g2 == -vk.delta_g2:
-        raise DegenerateSetupError(f"{what}: gamma = ±delta, so a proof can absorb the public inputs")
     g2 = G2Point.generator()
     if vk.delta_g2 == g2 or vk.delta_g2 == -g2:
         raise DegenerateSetupError(f"{what}: delta = ±1 (no phase-2 contribution): delta is known")
+    if vk.gamma_g2 == vk.delta_g2 or vk.gamma_g2 == -vk.delta_g2:
+        raise DegenerateSetupError(f"{what}: gamma = ±delta, so a proof can absorb the public inputs")
     if not vk.ic:
         raise DegenerateSetupError(f"{what}: the IC is empty")
     seen: dict[G1Point, int] = {}
@@ -244,7 +246,9 @@ class Proof:
 class ProvingKey:
     """Everything the prover needs besides the R1CS. Wire j of the witness pairs with
     a_query[j], b_g1_query[j], b_g2_query[j]; l_query covers the private wires (j > n_public);
-    h_query[i] = [tau^i Z(tau) / delta] for i < domain_size - 1."""
+    h_query[i] = [tau^i Z(tau) / delta] for i < domain_size - 1 (h_basis "monomial", zkagg's own
+    setup), or [L_{2i+1}(tau) / delta] for i < domain_size, the odd points of the 2n-point
+    Lagrange basis (h_basis "odd_lagrange": keys from a ptau or a snarkjs .zkey)."""
 
     vk: VerifyingKey
     beta_g1: G1Point
@@ -255,6 +259,7 @@ class ProvingKey:
     l_query: G1Array
     h_query: G1Array
     domain_size: int
+    h_basis: str = "monomial"
 
     @property
     def n_wires(self) -> int:
@@ -263,7 +268,8 @@ class ProvingKey:
     def to_bytes(self) -> bytes:
         counts = (self.domain_size, len(self.a_query), len(self.l_query), len(self.h_query))
         vk = self.vk.to_bytes()
-        parts = [PK_MAGIC, *(_u32(c) for c in counts), _u32(len(vk)), vk,
+        magic = PK_MAGIC_ODD if self.h_basis == "odd_lagrange" else PK_MAGIC
+        parts = [magic, *(_u32(c) for c in counts), _u32(len(vk)), vk,
                  self.beta_g1.to_bytes(), self.delta_g1.to_bytes(),
                  self.a_query.to_bytes(), self.b_g1_query.to_bytes(), self.b_g2_query.to_bytes(),
                  self.l_query.to_bytes(), self.h_query.to_bytes()]
@@ -272,13 +278,17 @@ class ProvingKey:
     @classmethod
     def from_bytes(cls, data: bytes) -> ProvingKey:
         r = _Reader(data, "proving key")
-        r.expect(PK_MAGIC)
+        magic = r.take(len(PK_MAGIC))
+        if magic not in (PK_MAGIC, PK_MAGIC_ODD):
+            raise InputError(f"proving key does not start with {PK_MAGIC!r} or {PK_MAGIC_ODD!r}")
+        basis = "odd_lagrange" if magic == PK_MAGIC_ODD else "monomial"
         domain, m, n_l, n_h = r.u32(), r.u32(), r.u32(), r.u32()
         vk = VerifyingKey.from_bytes(r.take(r.u32()))
-        if n_l != m - vk.n_public - 1 or n_h != domain - 1 or domain & (domain - 1):
+        n_h_expected = domain if basis == "odd_lagrange" else domain - 1
+        if n_l != m - vk.n_public - 1 or n_h != n_h_expected or domain & (domain - 1):
             raise LengthError("proving key counts are inconsistent")
         pk = cls(vk, r.g1(), r.g1(), r.g1_array(m), r.g1_array(m), r.g2_array(m),
-                 r.g1_array(n_l), r.g1_array(n_h), domain)
+                 r.g1_array(n_l), r.g1_array(n_h), domain, basis)
         r.done()
         check_proving_key(pk)
         return pk
