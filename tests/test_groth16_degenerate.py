@@ -12,7 +12,14 @@ import pytest
 
 from zkagg.bn254 import G1Array, G1Point, G2Point
 from zkagg.circuit import compile_r1cs
-from zkagg.groth16 import DegenerateSetupError, Proof, ProvingKey, VerifyingKey, setup, verify
+from zkagg.groth16 import (
+    DegenerateSetupError,
+    Proof,
+    ProvingKey,
+    VerifyingKey,
+    insecure_single_party_setup,
+    verify,
+)
 from zkagg.groth16.setup import check_nondegenerate
 
 from .test_groth16 import Statement
@@ -22,7 +29,7 @@ INPUTS = [5, 6, 7]  # not the public inputs of any honest witness
 
 @pytest.fixture(scope="module")
 def pk() -> ProvingKey:
-    return setup(compile_r1cs(Statement()), random.Random(21))
+    return insecure_single_party_setup(compile_r1cs(Statement()), random.Random(21))
 
 
 def vk_x(vk: VerifyingKey, inputs: list[int]) -> G1Point:

@@ -9,7 +9,7 @@ from .keys import (
     check_verifying_key,
 )
 from .prover import prove
-from .setup import Contribution, contribute, setup, verify_setup
+from .setup import Contribution, contribute, insecure_single_party_setup, verify_setup
 from .verifier import verify
 
 __all__ = [
@@ -22,7 +22,7 @@ __all__ = [
     "VerifyingKey",
     "contribute",
     "prove",
-    "setup",
+    "insecure_single_party_setup",
     "verify",
     "verify_setup",
 ]

@@ -1,7 +1,7 @@
 """Groth16 setup: the initial key, contributions that re-randomize delta, and verify_setup.
 
-The initial setup samples tau, alpha, beta, gamma, delta from the OS CSPRNG (or a given rng for
-tests) and forgets them. Each contribution multiplies delta by a fresh secret s (dividing the
+`insecure_single_party_setup` samples tau, alpha, beta, gamma, delta from the OS CSPRNG (or a
+given rng for tests) and forgets them: test and demo keys only (zkagg.ceremony makes real ones). Each contribution multiplies delta by a fresh secret s (dividing the
 L and H queries by s) and publishes a Schnorr proof of knowledge of s, so a key that went through
 one honest contribution has a delta that nobody knows. `verify_setup` checks the whole chain.
 
@@ -140,9 +140,11 @@ def keys_from_toxic_waste(r1cs: R1CS, t: ToxicWaste) -> ProvingKey:
     return pk
 
 
-def setup(r1cs: R1CS, rng: random.Random | None = None) -> ProvingKey:
-    """A fresh proving key (its verifying key is `.vk`); the secrets are discarded.
-    Pass an rng only in tests: without it the OS CSPRNG is used."""
+def insecure_single_party_setup(r1cs: R1CS, rng: random.Random | None = None) -> ProvingKey:
+    """A proving key made by ONE party that samples tau, alpha, beta, gamma, delta and discards
+    them: whoever ran it could forge any proof, and nobody can check that the secrets are gone.
+    For tests and demos only; real keys come from a ceremony (zkagg.ceremony: a contributed
+    powers of tau, then phase 2). Pass an rng only in tests: without it the OS CSPRNG is used."""
     n = domain_size(r1cs)
     while True:
         toxic = ToxicWaste(*(_rand_nonzero(rng) for _ in range(5)))
