@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .ceremony import cli as ceremony_cli
 from .errors import ZkaggError
 
 
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--store", metavar="DIR", help="content-addressed store to check models in")
     aud.add_argument("--from-block", type=int, default=0, help="first block to read events from")
     aud.set_defaults(func=_audit)
+    ceremony_cli.register(sub)  # zkagg ptau ..., zkagg groth16 ...
     return parser
 
 
