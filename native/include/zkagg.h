@@ -271,5 +271,8 @@ double zkagg_bench_prg_fr(size_t n);           /* per stream element, one thread
  * minus its padding: the caller then uses n_blocks = 1 and counter = total - 128). Public data. */
 void zkagg_blake2b_compress(uint64_t *h, const uint8_t *blocks, size_t n_blocks, uint64_t counter,
                             int last);
+/* First index of a G2 point (Montgomery affine, as zkagg_g2_check takes) that is not on the twist,
+ * or -1; no subgroup check (the caller checks the subgroup by random combinations). */
+int64_t zkagg_g2_check_on_curve(const uint64_t *p, size_t n);
 
 #endif

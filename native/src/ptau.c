@@ -71,3 +71,11 @@ void zkagg_blake2b_compress(uint64_t *h, const uint8_t *blocks, size_t n_blocks,
         ptau_blake2b_block(h, blocks + 128 * i, counter, last && i + 1 == n_blocks);
     }
 }
+
+/* ---- batched key loading: the cheap half of the G2 check ---- */
+
+static int ptau_g2_on_twist(const uint64_t *p) { return g2_aff_is_inf(p) || g2_aff_on_curve(p); }
+
+int64_t zkagg_g2_check_on_curve(const uint64_t *p, size_t n) {
+    return g2_check_arrays(p, n, ptau_g2_on_twist, 64);
+}

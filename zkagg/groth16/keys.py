@@ -43,10 +43,14 @@ class _Reader:
         return G2Point.from_bytes(self.take(G2_SIZE))
 
     def g1_array(self, n: int) -> G1Array:
-        return G1Array.from_bytes(self.take(n * G1_SIZE))
+        from .batch_check import g1_array_from_evm
+
+        return g1_array_from_evm(self.take(n * G1_SIZE), self.what)
 
     def g2_array(self, n: int) -> G2Array:
-        return G2Array.from_bytes(self.take(n * G2_SIZE))
+        from .batch_check import g2_array_from_evm  # batched subgroup check (cold start)
+
+        return g2_array_from_evm(self.take(n * G2_SIZE), self.what)
 
     def expect(self, magic: bytes) -> None:
         if self.take(len(magic)) != magic:
