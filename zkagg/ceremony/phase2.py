@@ -74,7 +74,10 @@ def _segment_sum(group: str, points: np.ndarray, seg: np.ndarray, n_out: int) ->
 
 
 def _combine(group: str, parts: list[tuple[SparseMatrix, np.ndarray]], n_out: int) -> np.ndarray:
-    """Σ over the given (matrix, base points) of M^T-weighted sums: out[j] = Σ_c M[c][j]·base[c]."""
+    """Σ over the given (matrix, base points) of M^T-weighted sums: out[j] = Σ_c M[c][j]·base[c].
+
+    Entries of one column with the same coefficient (Poseidon's MDS rows repeat them) first add
+    their base points, then take one multiplication: (col, coef) groups instead of entries."""
     be = get_backend()
     pts, segs = [], []
     for mat, base in parts:
@@ -82,7 +85,14 @@ def _combine(group: str, parts: list[tuple[SparseMatrix, np.ndarray]], n_out: in
         rows = np.repeat(np.arange(mat.n_rows), np.diff(row_ptr))
         if len(rows) == 0:
             continue
-        pts.append(be.point_mul(group, np.ascontiguousarray(base[rows]), np.ascontiguousarray(coeffs)))  # type: ignore[arg-type]
+        key = np.empty(len(rows), dtype=[("col", "<u4"), ("k", "<u8", (4,))])
+        key["col"], key["k"] = cols, coeffs
+        groups, inverse = np.unique(key, return_inverse=True)
+        points = np.ascontiguousarray(base[rows])
+        if len(groups) < 0.8 * len(rows):
+            points = _segment_sum(group, points, inverse.reshape(-1).astype(np.int64), len(groups))
+            coeffs, cols = np.ascontiguousarray(groups["k"]), groups["col"]
+        pts.append(be.point_mul(group, points, np.ascontiguousarray(coeffs)))  # type: ignore[arg-type]
         segs.append(cols.astype(np.int64))
     width = 8 if group == "g1" else 16
     if not pts:
