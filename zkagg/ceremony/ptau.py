@@ -29,6 +29,7 @@ from ..bn254 import FQ_MODULUS, G1Array, G1Point, G2Array, G2Point
 from ..bn254.backend import Group
 from ..bn254.limbs import Limbs
 from ..errors import InputError, ZkaggError
+from ..groth16.batch_check import g2_array_checked
 from ..groth16.keys import DegenerateSetupError
 from .blake2b import PARTIAL_SIZE, Blake2b512
 from .contribution_key import ContributionKey, FactorProof
@@ -153,12 +154,11 @@ def _header(data: memoryview, off: int, size: int, what: str) -> tuple[int, int]
     return power, ceremony_power
 
 
-def _points(data: memoryview, group: Group, what: str, name: str, check: bool = True) -> Limbs:
+def _points(data: memoryview, group: Group, what: str, name: str) -> Limbs:
     limbs = lem_to_limbs(data, group, f"{what}: {name}")
-    if check:
-        arr = (G1Array if group == "g1" else G2Array)(limbs)  # canonical, on curve, in subgroup
-        limbs = arr.limbs
-    return limbs
+    if group == "g1":
+        return G1Array(limbs).limbs  # canonical, on the curve (cofactor 1)
+    return g2_array_checked(limbs, f"{what}: {name}").limbs
 
 
 def _refuse_degenerate(tau_g1: Limbs, others: dict[str, Limbs], what: str) -> None:
@@ -305,7 +305,7 @@ def parse(data: bytes | memoryview, what: str = "ptau", *, initial_ok: bool = Fa
             (2, "tauG1", "g1"), (3, "tauG2", "g2"), (4, "alphaTauG1", "g1"), (5, "betaTauG1", "g1"), (6, "betaG2", "g2"))
         raw = {name: lem_to_limbs(body(k), g, f"{what}: {name}") for k, name, g in layout}
         tau_g1 = G1Array(raw["tauG1"])
-        tau_g2 = G2Array(raw["tauG2"])
+        tau_g2 = g2_array_checked(raw["tauG2"], f"{what}: tauG2")  # batched subgroup check
         alpha, beta = G1Array(raw["alphaTauG1"]), G1Array(raw["betaTauG1"])
         beta_g2 = G2Array(raw["betaG2"])[0]
         contributions = _contributions(view, *sec[7], what)

@@ -52,7 +52,11 @@ def g1_array_from_evm(data: bytes, what: str = "points") -> G1Array:
 def g2_array_from_evm(data: bytes, what: str = "points") -> G2Array:
     if len(data) % 128:
         raise LengthError(f"{what}: {len(data)} bytes is not a whole number of G2 points")
-    limbs = _limbs_from_evm(data, 4)
+    return g2_array_checked(_limbs_from_evm(data, 4), what)
+
+
+def g2_array_checked(limbs: Limbs, what: str = "points") -> G2Array:
+    """A G2Array of (n, 16) canonical-order limbs, checked: canonical, on the twist, in G2."""
     _canonical(limbs, what, 4)
     mod = native_module()
     if mod is None or len(limbs) < 4 * BATCHES:  # reference engine or tiny arrays: point by point
