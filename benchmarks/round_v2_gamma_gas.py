@@ -32,7 +32,7 @@ def main() -> None:
     sender = chain.new_account()
     ledger = bytes.fromhex(sender.address[2:])
     rows = []
-    for gamma, prover in (("random", kr.ChunkProver.setup(16, rng)), ("unit", unit_gamma_prover(16, rng))):
+    for gamma, prover in (("random", kr.ChunkProver.insecure_single_party_setup(16, rng)), ("unit", unit_gamma_prover(16, rng))):
         for m, n in ((1, 8), (7, 10)):
             shape = kr.RoundShape(16 * m, 16)
             srs = kzg.Srs.insecure_from_tau(kzg.random_tau(rng), shape.blind_index + 1)

@@ -50,7 +50,7 @@ def make_job(chunk_len: int = 2, model_length: int = D, n: int = N) -> Aggregati
 @cache
 def shared_job() -> tuple[AggregationJob, ProvingKey]:
     job = make_job()
-    return job, job.setup()
+    return job, job.insecure_single_party_setup()
 
 
 def with_job_id(job: AggregationJob) -> AggregationJob:

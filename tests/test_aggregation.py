@@ -50,7 +50,7 @@ def job() -> AggregationJob:
 
 @pytest.fixture(scope="module")
 def pk(job: AggregationJob):  # noqa: ANN201
-    return job.setup()
+    return job.insecure_single_party_setup()
 
 
 def run_round(job: AggregationJob, round: int, dropouts: dict[int, DropPoint], pk=None):  # noqa: ANN001, ANN201

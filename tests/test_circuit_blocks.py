@@ -14,7 +14,7 @@ from zkagg.bn254 import FrArray
 from zkagg.circuit import compile_r1cs, evaluate
 from zkagg.circuit.blocks import compile_blocks
 from zkagg.errors import LengthError, UnsatisfiedConstraintError
-from zkagg.groth16 import prove, setup, verify
+from zkagg.groth16 import insecure_single_party_setup, prove, verify
 from zkagg.poseidon import poseidon_sponge
 
 R = kzg.R
@@ -53,7 +53,7 @@ def test_a_circuit_with_rows_outside_templates() -> None:
 def test_proofs_made_with_blocks_verify_and_bad_witnesses_name_their_constraint() -> None:
     rng = random.Random(3)
     blocks = compile_blocks(chunk_circuit(20))
-    pk = setup(blocks.materialize(), rng)
+    pk = insecure_single_party_setup(blocks.materialize(), rng)
     w = _witness(20, rng)
     proof = prove(pk, blocks, w, rng)  # type: ignore[arg-type]
     assert verify(pk.vk, w[1:4], proof)

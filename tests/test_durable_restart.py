@@ -289,7 +289,7 @@ def journal_messages(path: Path, job: AggregationJob) -> list[bytes]:
 
 def test_killed_at_every_stage_the_round_publishes_the_same_model_once(tmp_path: Path) -> None:
     job = make_job(secrets.token_bytes(32))
-    pk = job.setup()
+    pk = job.insecure_single_party_setup()
 
     reference = MemoryLedger()
     reference.open_job(job.config.job_id, N, job.config.max_weight, job.verifier(pk.vk))

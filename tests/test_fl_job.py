@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from zkagg.aggregation import AggregationJob
 from zkagg.bn254.field import FrArray
+from zkagg.ceremony.job_keys import INSECURE_SINGLE_PARTY_SETUP as INSECURE
 from zkagg.errors import (
     BudgetError,
     DropoutError,
@@ -41,7 +42,7 @@ def numpy_template() -> dict[str, np.ndarray]:
 @pytest.fixture(scope="module")
 def job() -> Job:
     return Job(numpy_template(), n_clients=N, max_weight=100, quantization=Q, neighbours=3,
-               ledger=MemoryLedger())
+               ledger=MemoryLedger(), setup=INSECURE)
 
 
 def random_updates(seed: int, who: range | list[int] = range(N)) -> dict[int, tuple[dict[str, np.ndarray], int]]:
@@ -93,7 +94,7 @@ def test_torch_state_dict_round_trip_keeps_names_shapes_and_dtypes() -> None:
     model = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
     model[2].double()
     template = model.state_dict()
-    job = Job(template, n_clients=3, max_weight=50, quantization=Q)
+    job = Job(template, n_clients=3, max_weight=50, quantization=Q, setup=INSECURE)
     updates = {}
     for c in range(3):
         local = {k: v + 0.01 * (c + 1) for k, v in template.items()}
@@ -110,7 +111,7 @@ def test_torch_state_dict_round_trip_keeps_names_shapes_and_dtypes() -> None:
 
 
 def test_a_plain_array_template_publishes_an_array() -> None:
-    job = Job(np.zeros(40, dtype=np.float32), n_clients=3, max_weight=10, quantization=Q)
+    job = Job(np.zeros(40, dtype=np.float32), n_clients=3, max_weight=10, quantization=Q, setup=INSECURE)
     updates = {c: (np.full(40, 0.5 * c, dtype=np.float32), c + 1) for c in range(3)}
     published = job.run_round(updates)
     assert isinstance(published.model, np.ndarray) and published.model.dtype == np.float32
@@ -164,7 +165,7 @@ def test_a_ledger_factory_opens_the_job_once_the_key_exists() -> None:
                         aggregation.verifier(vk))
         return ledger
 
-    job = Job({"w": np.zeros(5)}, n_clients=3, max_weight=5, quantization=Q, ledger=factory)
+    job = Job({"w": np.zeros(5)}, n_clients=3, max_weight=5, quantization=Q, ledger=factory, setup=INSECURE)
     assert seen == [(3, 2 * 3 + 2)]
     assert job.run_round({c: ({"w": np.full(5, 0.25)}, 2) for c in range(3)}).model["w"][0] == 0.25
     with pytest.raises(InputError, match="ledger"):
@@ -258,10 +259,10 @@ def test_bad_dropouts_and_bad_clients_change_nothing(job: Job) -> None:
 
 
 def test_job_parameters_are_checked_before_the_setup(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_setup(self: AggregationJob) -> None:
+    def no_setup(*args: object, **kwargs: object) -> None:
         raise AssertionError("setup ran before the parameters were checked")
 
-    monkeypatch.setattr(AggregationJob, "setup", no_setup)
+    monkeypatch.setattr("zkagg.fl.job.job_proving_key", no_setup)
     with pytest.raises(BudgetError, match="a slot needs"):  # n × max_weight × 2·offset overflows
         Job(numpy_template(), n_clients=1 << 20, max_weight=1 << 32)
     with pytest.raises(BudgetError, match="bits"):
@@ -286,18 +287,19 @@ def test_job_params_are_checked(job: Job) -> None:
 
 
 def test_clip_updates_clips_instead_of_refusing() -> None:
-    job = Job({"w": np.zeros(4)}, n_clients=3, max_weight=5, quantization=Q, clip_updates=True)
+    job = Job({"w": np.zeros(4)}, n_clients=3, max_weight=5, quantization=Q, clip_updates=True, setup=INSECURE)
     published = job.run_round({c: ({"w": np.array([9.0, -9.0, 1.0, 0.0])}, 1) for c in range(3)})
     assert np.array_equal(published.model["w"], [4.0, -4.0, 1.0, 0.0])
 
 
 def test_a_proving_key_is_reused_and_a_foreign_key_is_refused(job: Job) -> None:
     again = Job(numpy_template(), n_clients=N, max_weight=100, quantization=Q, neighbours=3,
-                proving_key=job.proving_key)
+                proving_key=job.proving_key, setup=INSECURE)
     assert again.proving_key is job.proving_key
     assert again.run_round(random_updates(30)).round == 0
     with pytest.raises(InputError, match="proving_key"):
-        Job(numpy_template(), n_clients=N + 1, max_weight=100, quantization=Q, proving_key=job.proving_key)
+        Job(numpy_template(), n_clients=N + 1, max_weight=100, quantization=Q, proving_key=job.proving_key,
+            setup=INSECURE)
 
 
 @settings(max_examples=30)

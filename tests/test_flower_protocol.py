@@ -64,7 +64,7 @@ def run(n_nodes: int, rounds: int, mods: list[Any] | None = None, spy: Callable[
         **options: Any) -> tuple[ZkaggWorkflow, MemoryLedger, dict[int, list[np.ndarray]]]:
     ledger = MemoryLedger()
     settings: dict[str, Any] = dict(n_clients=n_nodes, ledger=ledger, quantization=Q, max_weight=1000,
-                                    neighbours=3, chunk_len=8)
+                                    neighbours=3, chunk_len=8, setup="insecure_single_party_setup")
     settings.update(options)
     workflow = ZkaggWorkflow(**settings)
     seen: dict[int, list[np.ndarray]] = {}
@@ -84,8 +84,10 @@ def run(n_nodes: int, rounds: int, mods: list[Any] | None = None, spy: Callable[
 
 def test_the_server_sees_only_zkagg_messages_and_gets_the_exact_mean(monkeypatch: pytest.MonkeyPatch) -> None:
     setups = []
-    real_setup = AggregationJob.setup
-    monkeypatch.setattr(AggregationJob, "setup", lambda job: setups.append(job) or real_setup(job))
+    import zkagg.flower.workflow as wf
+
+    real_setup = wf.job_proving_key
+    monkeypatch.setattr(wf, "job_proving_key", lambda r1cs, **kw: setups.append(r1cs) or real_setup(r1cs, **kw))
     replies: list[Message] = []
     workflow, ledger, seen = run(3, 2, spy=replies.append)
     assert len(setups) == 1  # one Groth16 setup for the job, reused every round

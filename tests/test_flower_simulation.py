@@ -48,7 +48,8 @@ def test_fedavg_with_zkagg_trains_proves_and_matches_plain_fedavg() -> None:
 
     with LedgerServer(MemoryLedger()) as served:
         workflow = ZkaggWorkflow(n_clients=N_CLIENTS, ledger=served.remote(), quantization=QUANTIZATION,
-                                 max_weight=1000, neighbours=3, chunk_len=8)
+                                 max_weight=1000, neighbours=3, chunk_len=8,
+                                 setup="insecure_single_party_setup")
         server_app = ServerApp()
 
         @server_app.main()

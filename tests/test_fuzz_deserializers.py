@@ -92,7 +92,7 @@ class Material:
     def __init__(self) -> None:
         config = SecAggConfig(job_id=secrets.token_bytes(32), n_clients=3, model_length=9, neighbours=2)
         self.job = AggregationJob(config, chunk_len=1)
-        self.pk = self.job.setup()
+        self.pk = self.job.insecure_single_party_setup()
         ledger = MemoryLedger()
         ledger.open_job(config.job_id, 3, config.max_weight, self.job.verifier(self.pk.vk))
         rng = np.random.default_rng(3)  # test data only

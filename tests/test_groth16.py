@@ -34,8 +34,8 @@ from zkagg.groth16 import (
     ProvingKey,
     VerifyingKey,
     contribute,
+    insecure_single_party_setup,
     prove,
-    setup,
     verify,
     verify_setup,
 )
@@ -73,7 +73,7 @@ def honest(x: int, y: int) -> Statement:
 def system() -> tuple:
     r1cs = compile_r1cs(Statement())
     rng = random.Random(7)
-    pk = setup(r1cs, rng)
+    pk = insecure_single_party_setup(r1cs, rng)
     z = evaluate(honest(3, 5))
     return r1cs, pk, z, prove(pk, r1cs, z, rng)
 
@@ -136,7 +136,7 @@ def test_tampered_proofs_are_rejected(system: tuple) -> None:
 
 def test_proof_from_another_key_or_statement_does_not_verify(system: tuple) -> None:
     r1cs, pk, z, proof = system
-    other = setup(r1cs, random.Random(99))
+    other = insecure_single_party_setup(r1cs, random.Random(99))
     assert not verify(other.vk, z[1:4], proof)
 
 
@@ -147,7 +147,7 @@ def test_degenerate_setups_are_refused() -> None:
             keys_from_toxic_waste(r1cs, ToxicWaste(tau, 2, 3, 4, 5))
     with pytest.raises(SetupError, match="gamma"):
         keys_from_toxic_waste(r1cs, ToxicWaste(11, 2, 3, 4, 4))
-    pk = setup(r1cs, random.Random(3))
+    pk = insecure_single_party_setup(r1cs, random.Random(3))
     ic = list(pk.vk.ic)
     ic[2] = G1Point.infinity()
     with pytest.raises(SetupError, match="IC\\[2\\]"):
@@ -204,7 +204,7 @@ def test_setup_equals_the_textbook_keys() -> None:
 def test_ceremony_contributions_verify_and_tampering_is_caught() -> None:
     r1cs = compile_r1cs(Statement())
     rng = random.Random(11)
-    initial = setup(r1cs, rng)
+    initial = insecure_single_party_setup(r1cs, rng)
     pk1, c1 = contribute(initial, rng)
     pk2, c2 = contribute(pk1, rng)
     verify_setup(initial, [c1, c2], pk2, rng)

@@ -55,7 +55,7 @@ class Round:
 
 @pytest.fixture(scope="module")
 def prover() -> kr.ChunkProver:
-    return kr.ChunkProver.setup(L, random.Random(11))
+    return kr.ChunkProver.insecure_single_party_setup(L, random.Random(11))
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,7 @@ def job() -> AggregationJob:
 
 @pytest.fixture(scope="module")
 def pk(job: AggregationJob) -> Any:
-    return job.setup()
+    return job.insecure_single_party_setup()
 
 
 def finished_round(job: AggregationJob, pk: Any, round: int) -> tuple[MemoryLedger, Any]:

@@ -51,7 +51,7 @@ class RevealBook:
 
 @pytest.fixture(scope="module")
 def setup() -> tuple[kr.ChunkProver, kzg.Srs]:
-    return kr.ChunkProver.setup(L, random.Random(41)), kzg.Srs.insecure_from_tau(kzg.random_tau(random.Random(42)), 64)
+    return kr.ChunkProver.insecure_single_party_setup(L, random.Random(41)), kzg.Srs.insecure_from_tau(kzg.random_tau(random.Random(42)), 64)
 
 
 def _attack(setup: tuple[kr.ChunkProver, kzg.Srs], check_hashes: bool) -> tuple[bool, FrArray]:

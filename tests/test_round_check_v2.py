@@ -45,7 +45,7 @@ class Honest:
     aggregate: FrArray
 
 
-_PROVER = kr.ChunkProver.setup(L, random.Random(21))
+_PROVER = kr.ChunkProver.insecure_single_party_setup(L, random.Random(21))
 _SRS = kzg.Srs.insecure_from_tau(kzg.random_tau(random.Random(22)), 64)
 
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .ceremony import cli as ceremony_cli
 from .errors import InputError, ZkaggError
 
 #: exit codes
@@ -178,6 +179,11 @@ def _bench(args: argparse.Namespace) -> int:
     elif args.suite == "secagg":
         result = secagg.run(quick=args.quick)
         print(secagg.table(result))
+    elif args.suite == "setup":
+        from .bench import setup
+
+        result = setup.run(quick=args.quick)
+        print(setup.table(result))
     else:
         options = {k: v for k, v in (("ray_address", args.ray), ("load", args.load)) if v}
         result = aggregation.run(quick=args.quick, **options)
@@ -280,11 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     bench = sub.add_parser("bench", help="run a benchmark suite and optionally write JSON")
     bench.add_argument(
-        "suite", choices=["native", "prove", "secagg", "round", "gas"],
+        "suite", choices=["native", "prove", "secagg", "round", "gas", "setup"],
         help="native: field/curve/MSM/NTT kernels; prove: Groth16 against snarkjs on the same R1CS; "
         "secagg: client masking and unmasking against Flower's SecAgg+ primitives; "
         "round: aggregation rounds proved end to end; "
-        "gas: ledger operations and round acceptance against snarkjs's verifier",
+        "gas: ledger operations and round acceptance against snarkjs's verifier; "
+        "setup: powers of tau and phase 2 against snarkjs",
     )
     bench.add_argument("--quick", action="store_true", help="small sizes only")
     bench.add_argument("--json", metavar="PATH", help="write the results as one JSON object")
@@ -332,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="first block to read events from")
     _chain_options(aud)
     aud.set_defaults(func=_audit)
+    ceremony_cli.register(sub)  # zkagg ptau ..., zkagg groth16 ...
     return parser
 
 

@@ -285,4 +285,15 @@ int zkagg_fr_divide_linear(uint64_t *quotient, uint64_t *value, const uint64_t *
  * ZKAGG_ERR_ARG if block = 0. */
 int zkagg_fr_horner_trace(uint64_t *out, const uint64_t *coeffs, size_t n, size_t block, const uint64_t *z);
 
+/* ---- powers of tau (native/src/ptau.c) ---- */
+/* BLAKE2b compression of n_blocks 128-byte blocks into the state h[8]; block i is compressed with
+ * the byte counter counter + 128 * (i + 1) and, when `last` is set, the last one as the final
+ * block (a short final block is zero-padded by the caller and passes its true counter this way
+ * minus its padding: the caller then uses n_blocks = 1 and counter = total - 128). Public data. */
+void zkagg_blake2b_compress(uint64_t *h, const uint8_t *blocks, size_t n_blocks, uint64_t counter,
+                            int last);
+/* First index of a G2 point (Montgomery affine, as zkagg_g2_check takes) that is not on the twist,
+ * or -1; no subgroup check (the caller checks the subgroup by random combinations). */
+int64_t zkagg_g2_check_on_curve(const uint64_t *p, size_t n);
+
 #endif

@@ -41,7 +41,7 @@ from ..circuit.blocks import BlockR1CS, compile_blocks
 from ..circuits.chunk_v2 import BLOCK, chunk_circuit
 from ..circuits.gadgets.poseidon import _start as sponge_start
 from ..errors import InputError, LengthError, NonCanonicalError, ZkaggError, check_int
-from ..groth16 import Proof, ProvingKey, VerifyingKey, prove, setup
+from ..groth16 import Proof, ProvingKey, VerifyingKey, insecure_single_party_setup, prove
 from ..poseidon import DEFAULT_WIDTH, poseidon_sponge_many
 from ..poseidon import _engine as poseidon_engine
 from ..poseidon.params import constants as poseidon_constants
@@ -260,10 +260,10 @@ class ChunkProver:
         return compile_blocks(chunk_circuit(self.chunk_len))
 
     @classmethod
-    def setup(cls, chunk_len: int, rng: random.Random | None = None) -> ChunkProver:
+    def insecure_single_party_setup(cls, chunk_len: int, rng: random.Random | None = None) -> ChunkProver:
         """A fresh key for the chunk circuit (a ceremony would follow with `contribute`).
         Setup needs the whole matrices; they are dropped afterwards."""
-        return cls(chunk_len, setup(compile_blocks(chunk_circuit(chunk_len)).materialize(), rng))
+        return cls(chunk_len, insecure_single_party_setup(compile_blocks(chunk_circuit(chunk_len)).materialize(), rng))
 
     def prove(self, z: int, chunk: FrArray, rng: random.Random | None = None) -> ChunkEvalProof:
         """The proof of (z, e, h) for one chunk; `prove` verifies it before returning."""

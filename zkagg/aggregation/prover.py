@@ -22,7 +22,7 @@ from ..bn254.field import FrArray
 from ..circuit import R1CS, compile_r1cs, evaluate
 from ..circuits.aggregation import CHUNK_BITS, CONTEXT_BITS, ChunkCircuit, n_constraints
 from ..errors import InputError, ProtocolError, check_int
-from ..groth16 import Proof, ProvingKey, VerifyingKey, prove, setup, verify
+from ..groth16 import Proof, ProvingKey, VerifyingKey, insecure_single_party_setup, prove, verify
 from ..ledger import Ledger, Slots, round_slots
 from ..poseidon import poseidon_sponge
 from ..poseidon.merkle import merkle_paths, merkle_root
@@ -93,9 +93,10 @@ class AggregationJob:
     def verifier(self, vk: VerifyingKey) -> JobVerifier:
         return JobVerifier(self, vk)
 
-    def setup(self) -> ProvingKey:
-        """A fresh Groth16 key for the job's chunk circuit (run `contribute` on it for a ceremony)."""
-        return setup(self.r1cs)
+    def insecure_single_party_setup(self) -> ProvingKey:
+        """A Groth16 key for the job's chunk circuit made by one party (tests and demos only:
+        real keys come from zkagg.ceremony, see zkagg.ceremony.job_keys)."""
+        return insecure_single_party_setup(self.r1cs)
 
 
 def context(job_id: bytes, round: int, chunk: int) -> int:

@@ -65,7 +65,7 @@ def measure(n: int, d: int) -> dict[str, Any]:
     r1cs = job.r1cs
     build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    pk = job.setup()
+    pk = job.insecure_single_party_setup()
     setup_s = time.perf_counter() - t0
     ledger, result = finished_round(job)
     t0 = time.perf_counter()
@@ -100,7 +100,7 @@ def measure_load(n: int, d: int) -> dict[str, Any]:
     phases["secagg_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     r1cs = job.r1cs
-    pk = job.setup()
+    pk = job.insecure_single_party_setup()
     phases["setup_s"] = time.perf_counter() - t0
     rss_before_prove = peak_rss_mb()
     t0 = time.perf_counter()
@@ -125,7 +125,7 @@ def measure_ray(address: str, n: int, d: int, log_domain: int) -> dict[str, Any]
     from ..aggregation.ray_backend import RayProver, connect
 
     job = job_for(n, d, log_domain)
-    pk = job.setup()
+    pk = job.insecure_single_party_setup()
     ledger, result = finished_round(job)
     record = slots(job, ledger, result.round)
     connect(None if address == "local" else address)

@@ -60,7 +60,7 @@ def _gas(chain: Chain, name: str, since: int) -> list[int]:
 def measure_round(chain: Chain, slots_n: int, chunks: int) -> dict[str, Any]:
     """One job with `chunks` chunks: creation, enrollment, one round end to end."""
     job = job_for(slots_n, chunks)
-    pk = job.setup()
+    pk = job.insecure_single_party_setup()
     start = len(chain.gas_log)
     ledger = ChainLedger.create(chain, job, pk.vk, reward_per_round=10**15, pool=10**17)
     rng = np.random.default_rng(SEED)  # benchmark data, not key material

@@ -23,7 +23,7 @@ from ..bn254 import FrArray
 from ..circuit import API, Circuit, Input, compile_r1cs, evaluate, public, secret
 from ..circuit.circom import write_r1cs, write_wtns
 from ..errors import ProofError
-from ..groth16 import Proof, VerifyingKey, prove, setup, verify
+from ..groth16 import Proof, VerifyingKey, insecure_single_party_setup, prove, verify
 from ..poseidon import poseidon_sponge
 from . import npm
 from .timing import machine_info
@@ -107,7 +107,7 @@ def run(quick: bool = False, snarkjs_max_log: int = 16) -> dict[str, Any]:
         z = FrArray.from_ints(evaluate(circuit))
         witness_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        pk = setup(r1cs)
+        pk = insecure_single_party_setup(r1cs)
         setup_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         proof = prove(pk, r1cs, z)

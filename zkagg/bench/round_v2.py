@@ -104,7 +104,7 @@ def round_row(n: int, d: int, rng: random.Random) -> tuple[dict[str, Any], Any]:
     t0 = time.perf_counter()
     srs = kzg.Srs.insecure_from_tau(kzg.random_tau(rng), shape.blind_index + 1)
     t1 = time.perf_counter()
-    prover = kr.ChunkProver.setup(shape.chunk_len)
+    prover = kr.ChunkProver.insecure_single_party_setup(shape.chunk_len)
     t2 = time.perf_counter()
     inputs = _round_inputs(shape, srs, n, rng)
     ctx = kr.RoundContext(1337, bytes(20), secrets.token_bytes(32), 1)
@@ -165,7 +165,7 @@ def gas_rows(w1: Any, rng: random.Random) -> list[dict[str, Any]]:
                  "gamma": "random", "accept_gas": measure(prover, srs, shape, inputs)})
     small = kr.RoundShape(16 * RESNET_CHUNKS, 16)
     srs16 = kzg.Srs.insecure_from_tau(kzg.random_tau(rng), small.blind_index + 1)
-    prover16 = kr.ChunkProver.setup(16)
+    prover16 = kr.ChunkProver.insecure_single_party_setup(16)
     inputs16 = _round_inputs(small, srs16, RESNET_CLIENTS, rng)
     rows.append({"shape": "ResNet-18: n=10, m=7 (16-element chunks)", "n": RESNET_CLIENTS, "chunks": RESNET_CHUNKS,
                  "chunk_len": 16, "gamma": "random", "accept_gas": measure(prover16, srs16, small, inputs16)})
@@ -203,7 +203,7 @@ def chunk_row(log_domain: int, rng: random.Random) -> dict[str, Any]:
     it (every chunk of the 1,461,189-element vector at this length, witness included)."""
     from ..circuit.blocks import compile_blocks
     from ..circuits.chunk_v2 import chunk_circuit
-    from ..groth16 import setup
+    from ..groth16 import insecure_single_party_setup as setup
 
     shape = chunking(10**9, log_domain)
     length = shape.chunk_len

@@ -9,12 +9,17 @@ nConstraints), 2 constraints (per constraint the A, B, C linear combinations: u3
 then u32 wire id + n8-byte coefficient per term), 3 wire-to-label map (u64 per wire).
 .wtns sections: 1 header (n8, prime, nWitness), 2 the values.
 Wire order is the same as zkagg's: the constant one, the public outputs and inputs, the rest.
+Refused by name: files over another field (e.g. Goldilocks), and .r1cs files with custom gates
+(sections 4/5, circom's PLONK custom templates): their constraints are not in section 2, so
+reading only section 2 would drop them and a witness violating them would prove.
+.sym files (labelIdx,varIdx,componentIdx,name per line) name the signals: an unsatisfied
+constraint is then reported with the signals it involves.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +30,13 @@ from .r1cs import R1CS, SparseMatrix
 
 N8 = 32
 PRIME = FR_MODULUS.to_bytes(N8, "little")
+KNOWN_FIELDS = {2**64 - 2**32 + 1: "Goldilocks",
+                0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001: "BLS12-381's scalar field",
+                2**31 - 1: "Mersenne-31", 2**31 - 2**27 + 1: "BabyBear"}
+
+
+class CircomFormatError(InputError):
+    """A circom/snarkjs file zkagg cannot use: wrong magic or field, custom gates, bad sizes."""
 
 
 def _container(magic: bytes, version: int, sections: Sequence[tuple[int, bytes]]) -> bytes:
@@ -37,7 +49,7 @@ def _container(magic: bytes, version: int, sections: Sequence[tuple[int, bytes]]
 
 def _sections(data: bytes, magic: bytes, what: str) -> dict[int, bytes]:
     if data[:4] != magic:
-        raise InputError(f"{what}: not a {magic.decode()} file")
+        raise CircomFormatError(f"{what}: not a {magic.decode()} file")
     if len(data) < 12:
         raise LengthError(f"{what}: truncated header")
     _, n = struct.unpack_from("<II", data, 4)
@@ -62,10 +74,19 @@ def _header_and_body(data: bytes, magic: bytes, fields_size: int) -> tuple[bytes
     if 1 not in sec or 2 not in sec:
         raise InputError(f"{what}: header or data section missing")
     h = sec[1]
+    if len(h) < 4:
+        raise LengthError(f"{what}: header section has the wrong size")
+    n8 = struct.unpack_from("<I", h, 0)[0]
+    prime = int.from_bytes(h[4 : 4 + n8], "little") if 0 < n8 <= len(h) - 4 else None
+    if n8 != N8 or h[4 : 4 + N8] != PRIME:
+        name = KNOWN_FIELDS.get(prime, f"a {8 * n8}-bit prime") if prime is not None else "an unreadable prime"
+        raise CircomFormatError(f"{what}: wrong field: the file is over {name}; zkagg needs BN254's scalar field "
+                                "(compile with circom --prime bn128)")
     if len(h) != 4 + N8 + fields_size:
         raise LengthError(f"{what}: header section has the wrong size")
-    if struct.unpack_from("<I", h, 0)[0] != N8 or h[4 : 4 + N8] != PRIME:
-        raise InputError(f"{what}: the field is not BN254's scalar field")
+    if magic == b"r1cs" and (4 in sec or 5 in sec):
+        raise CircomFormatError(f"{what}: custom gates (sections 4/5) are not supported: their constraints are "
+                                "not in section 2 and would be dropped (compile without custom templates)")
     return h[4 + N8 :], sec[2]
 
 
@@ -91,7 +112,37 @@ def r1cs_to_bytes(r1cs: R1CS) -> bytes:
     return _container(b"r1cs", 1, [(1, header), (2, constraints), (3, labels)])
 
 
-def r1cs_from_bytes(data: bytes) -> R1CS:
+def read_sym(path: str | Path) -> dict[int, str]:
+    """Wire index -> signal name from a circom .sym file (signals optimized away are skipped)."""
+    names: dict[int, str] = {}
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise CircomFormatError(f"{path}: cannot read the .sym file ({err})") from err
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(",", 3)
+        try:
+            var = int(parts[1])
+        except (IndexError, ValueError) as err:
+            raise CircomFormatError(f"{path}:{n}: not a .sym line (labelIdx,varIdx,componentIdx,name)") from err
+        if len(parts) != 4:
+            raise CircomFormatError(f"{path}:{n}: not a .sym line (labelIdx,varIdx,componentIdx,name)")
+        if var >= 0:
+            names.setdefault(var, parts[3])
+    return names
+
+
+def _row_label(i: int, lcs: Sequence[dict[int, int]], names: Mapping[int, str]) -> str:
+    wires = sorted({w for lc in lcs for w in lc if w})
+    shown = ", ".join(names.get(w, f"wire {w}") for w in wires[:6]) + (", ..." if len(wires) > 6 else "")
+    return f"circom constraint {i} ({shown})"
+
+
+def r1cs_from_bytes(data: bytes, names: Mapping[int, str] | None = None) -> R1CS:
+    """The R1CS of a circom .r1cs file; `names` (from read_sym) labels each constraint with the
+    signals it involves, so an unsatisfied witness names them."""
     what = "r1cs"
     fields, body = _header_and_body(data, b"r1cs", 28)
     n_wires, n_out, n_in, _, _, n_constraints = struct.unpack_from("<IIIIQI", fields, 0)
@@ -118,6 +169,9 @@ def r1cs_from_bytes(data: bytes) -> R1CS:
         raise LengthError(f"{what}: constraints section is truncated") from err
     if pos != len(body):
         raise LengthError(f"{what}: constraints section has trailing bytes")
+    if names:
+        labels = [_row_label(i, r, names) for i, r in enumerate(rows)]
+        return R1CS.from_rows(n_wires, n_out + n_in, rows, labels, list(range(len(rows))))
     return R1CS.from_rows(n_wires, n_out + n_in, rows, ["circom"], [0] * len(rows))
 
 
@@ -141,8 +195,12 @@ def write_r1cs(path: str | Path, r1cs: R1CS) -> None:
     Path(path).write_bytes(r1cs_to_bytes(r1cs))
 
 
-def read_r1cs(path: str | Path) -> R1CS:
-    return r1cs_from_bytes(Path(path).read_bytes())
+def read_r1cs(path: str | Path, sym: str | Path | None = None) -> R1CS:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise CircomFormatError(f"{path}: cannot read ({err.strerror})") from err
+    return r1cs_from_bytes(data, read_sym(sym) if sym is not None else None)
 
 
 def write_wtns(path: str | Path, witness: FrArray | Sequence[int]) -> None:
@@ -150,4 +208,8 @@ def write_wtns(path: str | Path, witness: FrArray | Sequence[int]) -> None:
 
 
 def read_wtns(path: str | Path) -> FrArray:
-    return wtns_from_bytes(Path(path).read_bytes())
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise CircomFormatError(f"{path}: cannot read ({err.strerror})") from err
+    return wtns_from_bytes(data)

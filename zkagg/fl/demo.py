@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ceremony.job_keys import INSECURE_SINGLE_PARTY_SETUP, PtauSource
 from ..errors import InputError, check_int
 from ..secagg import DropPoint
 from .demo_ledger import DemoLedger
@@ -130,10 +131,13 @@ class DemoResult:
 
 
 def run(config: DemoConfig, *, ledger: str = "chain", rpc: str | None = None,
-        events: Events | None = None, timeouts: Any = None) -> DemoResult:
+        events: Events | None = None, timeouts: Any = None,
+        ptau: PtauSource | None = None) -> DemoResult:
     """Run the demo (needs torch and scikit-learn) and return its figures. `ledger`: "chain" (the
     contracts on the embedded EVM, or on the JSON-RPC node at `rpc`, whose requests are bounded
-    by `timeouts`, a zkagg.chain.transport.Timeouts) or "memory"."""
+    by `timeouts`, a zkagg.chain.transport.Timeouts) or "memory". `ptau`: a contributed powers
+    of tau (e.g. a public ceremony's prepared .ptau) the job's keys are derived from; without it
+    the demo uses a single-party setup, named as such (demo only)."""
     try:
         import sklearn  # noqa: F401
 
@@ -145,10 +149,10 @@ def run(config: DemoConfig, *, ledger: str = "chain", rpc: str | None = None,
     events = events or Events()
     chosen = DemoLedger.choose(ledger, rpc, timeouts=timeouts, progress=events.waiting)
     with training.one_thread():
-        return _run(config, chosen, events)
+        return _run(config, chosen, events, ptau)
 
 
-def _run(config: DemoConfig, ledger: DemoLedger, events: Events) -> DemoResult:
+def _run(config: DemoConfig, ledger: DemoLedger, events: Events, ptau: PtauSource | None = None) -> DemoResult:
     from . import digits, training
 
     step = events.step
@@ -157,10 +161,12 @@ def _run(config: DemoConfig, ledger: DemoLedger, events: Events) -> DemoResult:
     model = training.make_model(config.hidden, seed=config.seed)
     initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
-    step("Groth16 setup of the job's chunk circuit, opening the job on the ledger")
+    step("Groth16 keys of the job's chunk circuit " + ("from the powers of tau (phase 2)" if ptau is not None
+         else "(insecure single-party setup: demo only)") + ", opening the job on the ledger")
     t = time.perf_counter()
     # max_weight: no client holds more samples than the whole training set
-    job = Job(initial, n_clients=config.n_clients, max_weight=sum(fed.sizes), ledger=ledger.ledger)
+    keys: dict[str, Any] = {"ptau": ptau} if ptau is not None else {"setup": INSECURE_SINGLE_PARTY_SETUP}
+    job = Job(initial, n_clients=config.n_clients, max_weight=sum(fed.sizes), ledger=ledger.ledger, **keys)
     setup_s = time.perf_counter() - t
 
     private, baseline = initial, initial

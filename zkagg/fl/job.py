@@ -23,6 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..aggregation import AggregationJob, RoundProof, prove_round, slots, verify_round
+from ..ceremony.job_keys import PtauSource, job_proving_key
+from ..ceremony.zkey import Zkey
 from ..errors import InputError, LedgerError, ProofError, ProtocolError
 from ..groth16 import ProvingKey, VerifyingKey
 from ..ledger import Ledger, MemoryLedger
@@ -75,7 +77,10 @@ class Job:
     whose names, shapes and dtypes every update must have; its values must lie in the clip range.
     Everything is validated here, before the setup runs: the quantization budget
     (`n_clients × max_weight` sums must fit a packed slot, else BudgetError), the template, and
-    the job's sizes. Pass `proving_key` to reuse a key from an earlier setup or a ceremony.
+    the job's sizes. Keys: `ptau=` (a contributed powers of tau, object or .ptau path) derives
+    them (phase 2 plus one local contribution); `proving_key=` a phase-2 `Zkey` with its `ptau=`
+    reuses a ceremony's; a bare ProvingKey or no key needs `setup="insecure_single_party_setup"`
+    (tests and demos only), else UnverifiableKeyError.
     `chunk_len` (packed elements per chunk proof) defaults to the longest chunk that fits a proving
     domain of 2^19 rows (`AggregationJob.fitting`): small models are one proof per round.
 
@@ -97,7 +102,8 @@ class Job:
                  max_weight: int = 1000, quantization: Quantization | None = None,
                  neighbours: int = 10, threshold: int | None = None, chunk_len: int | None = None,
                  clip_updates: bool = False, job_id: bytes | None = None,
-                 proving_key: ProvingKey | None = None,
+                 proving_key: ProvingKey | Zkey | None = None, ptau: PtauSource | None = None,
+                 setup: str | None = None,
                  max_round_seconds: float | None = DEFAULT_MAX_ROUND_SECONDS) -> None:
         layout = check_template(template)
         config = SecAggConfig(
@@ -117,9 +123,13 @@ class Job:
         self.params = JobParams(config, layout, self.aggregation.chunk_len, bool(clip_updates))
         r1cs = self.aggregation.r1cs
         shape = (r1cs.n_wires, r1cs.n_public)
-        if proving_key is not None and (proving_key.n_wires, proving_key.vk.n_public) != shape:
+        if isinstance(proving_key, Zkey) and (proving_key.n_vars, proving_key.n_public) != shape:
             raise InputError("proving_key: it was not made for this job's chunk circuit")
-        self.proving_key = proving_key or self.aggregation.setup()
+        if isinstance(proving_key, ProvingKey) and (proving_key.n_wires, proving_key.vk.n_public) != shape:
+            raise InputError("proving_key: it was not made for this job's chunk circuit")
+        # a key with a verifiable transcript (a Zkey and its ptau, or derived from a ptau), or
+        # setup="insecure_single_party_setup" explicitly (zkagg.ceremony.job_keys)
+        self.proving_key = job_proving_key(r1cs, proving_key=proving_key, ptau=ptau, setup=setup)
         self.ledger = _open_job(MemoryLedger() if ledger is None else ledger, self)
         self.next_round = 0
         self.rounds: list[PublishedRound] = []

@@ -33,6 +33,8 @@ from flwr.server.workflow.constant import MAIN_CONFIGS_RECORD, MAIN_PARAMS_RECOR
 from flwr.serverapp import Grid
 
 from ..aggregation import AggregationJob, RoundProof, prove_round
+from ..ceremony.job_keys import PtauSource, check_key_sources, job_proving_key
+from ..ceremony.zkey import Zkey
 from ..errors import DropoutError, InputError, ProtocolError, ZkaggError, check_int
 from ..groth16 import ProvingKey
 from ..ledger import Ledger
@@ -65,12 +67,15 @@ class ZkaggWorkflow:
     ledger the clients use too; the workflow opens the job on it at the first round. The other
     parameters are the job's (see SecAggConfig and AggregationJob; without a chunk_len, chunks
     fill a 2^19-row proving domain, `AggregationJob.fitting`). Everything is checked here, the
-    quantization budget included, before any round runs.
+    quantization budget included, before any round runs. Keys as for `zkagg.fl.Job`: `ptau=`
+    (derived at the first round), a `Zkey` with its `ptau=`, or setup="insecure_single_party_setup".
     """
 
     def __init__(self, *, n_clients: int, ledger: Ledger, quantization: Quantization | None = None,
                  max_weight: int = 1 << 16, neighbours: int = 10, threshold: int | None = None,
-                 chunk_len: int | None = None, job_id: bytes | None = None, timeout: float | None = None) -> None:
+                 chunk_len: int | None = None, job_id: bytes | None = None, timeout: float | None = None,
+                 ptau: PtauSource | None = None, proving_key: ProvingKey | Zkey | None = None,
+                 setup: str | None = None) -> None:
         self.job_id = job_id if job_id is not None else secrets.token_bytes(32)
         self.quantization = quantization if quantization is not None else Quantization()
         if not isinstance(self.quantization, Quantization):
@@ -87,6 +92,9 @@ class ZkaggWorkflow:
             raise InputError(f"timeout must be None or a number of seconds > 0, not {timeout!r}")
         self.timeout = timeout
         check_ledger(ledger)
+        # keys need a verifiable transcript unless setup="insecure_single_party_setup" (job_keys)
+        check_key_sources(proving_key, ptau, setup)
+        self._keys: dict[str, Any] = dict(proving_key=proving_key, ptau=ptau, setup=setup)
         self.ledger = ledger
         self.job: AggregationJob | None = None
         self.proving_key: ProvingKey | None = None
@@ -104,7 +112,7 @@ class ZkaggWorkflow:
                    else AggregationJob.fitting(config))
             log.info("zkagg: Groth16 setup for job %s (%d constraints per chunk)",
                      self.job_id.hex()[:16], job.r1cs.n_constraints)
-            pk = job.setup()
+            pk = job_proving_key(job.r1cs, **self._keys)
             self.ledger.open_job(self.job_id, config.n_clients, config.max_weight, job.verifier(pk.vk))  # type: ignore[attr-defined]
             self.job, self.proving_key = job, pk
         if layout.size != self.job.config.model_length:

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..bn254 import G1Array, G1Point, G2Array, G2Point
-from ..errors import InputError, LengthError
+from ..errors import InputError, LengthError, SetupError
 
 VK_MAGIC, PK_MAGIC, PROOF_MAGIC = b"zkaggVK1", b"zkaggPK1", b"zkaggPF1"
+PK_MAGIC_ODD = b"zkaggPK2"  # the same layout with an H query in snarkjs's odd-coset Lagrange form
+H_BASES = ("monomial", "odd_lagrange")
 G1_SIZE, G2_SIZE = G1Point.encoded_size, G2Point.encoded_size
 
 
@@ -41,10 +43,14 @@ class _Reader:
         return G2Point.from_bytes(self.take(G2_SIZE))
 
     def g1_array(self, n: int) -> G1Array:
-        return G1Array.from_bytes(self.take(n * G1_SIZE))
+        from .batch_check import g1_array_from_evm
+
+        return g1_array_from_evm(self.take(n * G1_SIZE), self.what)
 
     def g2_array(self, n: int) -> G2Array:
-        return G2Array.from_bytes(self.take(n * G2_SIZE))
+        from .batch_check import g2_array_from_evm  # batched subgroup check (cold start)
+
+        return g2_array_from_evm(self.take(n * G2_SIZE), self.what)
 
     def expect(self, magic: bytes) -> None:
         if self.take(len(magic)) != magic:
@@ -53,6 +59,51 @@ class _Reader:
     def done(self) -> None:
         if self.pos != len(self.data):
             raise LengthError(f"{self.what} has {len(self.data) - self.pos} trailing bytes")
+
+
+class DegenerateSetupError(SetupError):
+    """Setup material that would make proofs or commitments forgeable: a point at infinity where
+    a secret belongs, γ = ±δ, δ = ±[1]_2, an empty or repeated (±) IC, τ in a small subgroup or
+    the evaluation domain, ..."""
+
+
+def check_verifying_key(vk: VerifyingKey, what: str = "verifying key") -> None:
+    """DegenerateSetupError unless the key can only verify honest proofs: α, β, γ, δ not at
+    infinity (β = O makes e(α, β) = 1 and A = vk_x-free forgeries trivial), γ ≠ ±δ (the IC term
+    then folds into C's), δ ≠ ±[1]_2 (an uncontributed phase 2: δ is known), a non-empty IC with
+    no point at infinity and no IC[i] = ±IC[j] (inputs would be unbound or interchangeable)."""
+    for name in ("alpha_g1", "beta_g2", "gamma_g2", "delta_g2"):
+        if getattr(vk, name).is_infinity:
+            raise DegenerateSetupError(f"{what}: {name} is the point at infinity")
+    g2 = G2Point.generator()
+    if vk.delta_g2 == g2 or vk.delta_g2 == -g2:
+        raise DegenerateSetupError(f"{what}: delta = ±1 (no phase-2 contribution): delta is known")
+    if vk.gamma_g2 == vk.delta_g2 or vk.gamma_g2 == -vk.delta_g2:
+        raise DegenerateSetupError(f"{what}: gamma = ±delta, so a proof can absorb the public inputs")
+    if not vk.ic:
+        raise DegenerateSetupError(f"{what}: the IC is empty")
+    seen: dict[G1Point, int] = {}
+    for i, p in enumerate(vk.ic):
+        if p.is_infinity:
+            raise DegenerateSetupError(f"{what}: IC[{i}] is the point at infinity: public input {i} would be unbound")
+        for q, label in ((p, ""), (-p, "minus ")):
+            if q in seen:
+                raise DegenerateSetupError(
+                    f"{what}: IC[{i}] repeats {label}IC[{seen[q]}]: public inputs would be interchangeable")
+        seen[p] = i
+
+
+def check_proving_key(pk: ProvingKey, what: str = "proving key") -> None:
+    """check_verifying_key, β and δ in G1 not at infinity and equal to their G2 twins."""
+    from ..bn254.pairing import pairing_product_is_one
+
+    check_verifying_key(pk.vk, what)
+    g1, g2 = G1Point.generator(), G2Point.generator()
+    for name, p1, p2 in (("beta", pk.beta_g1, pk.vk.beta_g2), ("delta", pk.delta_g1, pk.vk.delta_g2)):
+        if p1.is_infinity:
+            raise DegenerateSetupError(f"{what}: {name}_g1 is the point at infinity")
+        if not pairing_product_is_one([(p1, g2), (-g1, p2)]):
+            raise DegenerateSetupError(f"{what}: {name} in G1 and G2 disagree")
 
 
 def _u32(n: int) -> bytes:
@@ -126,6 +177,7 @@ class VerifyingKey:
             raise LengthError("verifying key must have at least one IC point")
         vk = cls(r.g1(), r.g2(), r.g2(), r.g2(), tuple(r.g1_array(n_ic)))
         r.done()
+        check_verifying_key(vk)
         return vk
 
     def to_snarkjs(self) -> dict[str, Any]:
@@ -143,6 +195,8 @@ class VerifyingKey:
 
     @classmethod
     def from_snarkjs(cls, obj: dict[str, Any]) -> VerifyingKey:
+        if not isinstance(obj, dict):
+            raise InputError("a snarkjs verifying key is a JSON object")
         try:
             if obj["protocol"] != "groth16" or obj["curve"] != "bn128":
                 raise InputError("not a groth16/bn128 verifying key")
@@ -154,10 +208,11 @@ class VerifyingKey:
                 g2_from_json(obj["vk_delta_2"], "vk_delta_2"),
                 ic,
             )
-        except (KeyError, TypeError) as err:
+        except (KeyError, TypeError, AttributeError) as err:
             raise InputError(f"malformed snarkjs verifying key: {err!r}") from err
         if obj.get("nPublic", vk.n_public) != vk.n_public:
             raise LengthError("nPublic does not match the number of IC points")
+        check_verifying_key(vk)
         return vk
 
 
@@ -195,7 +250,9 @@ class Proof:
 class ProvingKey:
     """Everything the prover needs besides the R1CS. Wire j of the witness pairs with
     a_query[j], b_g1_query[j], b_g2_query[j]; l_query covers the private wires (j > n_public);
-    h_query[i] = [tau^i Z(tau) / delta] for i < domain_size - 1."""
+    h_query[i] = [tau^i Z(tau) / delta] for i < domain_size - 1 (h_basis "monomial", zkagg's own
+    setup), or [L_{2i+1}(tau) / delta] for i < domain_size, the odd points of the 2n-point
+    Lagrange basis (h_basis "odd_lagrange": keys from a ptau or a snarkjs .zkey)."""
 
     vk: VerifyingKey
     beta_g1: G1Point
@@ -206,6 +263,7 @@ class ProvingKey:
     l_query: G1Array
     h_query: G1Array
     domain_size: int
+    h_basis: str = "monomial"
 
     @property
     def n_wires(self) -> int:
@@ -214,7 +272,8 @@ class ProvingKey:
     def to_bytes(self) -> bytes:
         counts = (self.domain_size, len(self.a_query), len(self.l_query), len(self.h_query))
         vk = self.vk.to_bytes()
-        parts = [PK_MAGIC, *(_u32(c) for c in counts), _u32(len(vk)), vk,
+        magic = PK_MAGIC_ODD if self.h_basis == "odd_lagrange" else PK_MAGIC
+        parts = [magic, *(_u32(c) for c in counts), _u32(len(vk)), vk,
                  self.beta_g1.to_bytes(), self.delta_g1.to_bytes(),
                  self.a_query.to_bytes(), self.b_g1_query.to_bytes(), self.b_g2_query.to_bytes(),
                  self.l_query.to_bytes(), self.h_query.to_bytes()]
@@ -223,14 +282,19 @@ class ProvingKey:
     @classmethod
     def from_bytes(cls, data: bytes) -> ProvingKey:
         r = _Reader(data, "proving key")
-        r.expect(PK_MAGIC)
+        magic = r.take(len(PK_MAGIC))
+        if magic not in (PK_MAGIC, PK_MAGIC_ODD):
+            raise InputError(f"proving key does not start with {PK_MAGIC!r} or {PK_MAGIC_ODD!r}")
+        basis = "odd_lagrange" if magic == PK_MAGIC_ODD else "monomial"
         domain, m, n_l, n_h = r.u32(), r.u32(), r.u32(), r.u32()
         vk = VerifyingKey.from_bytes(r.take(r.u32()))
-        if n_l != m - vk.n_public - 1 or n_h != domain - 1 or domain & (domain - 1):
+        n_h_expected = domain if basis == "odd_lagrange" else domain - 1
+        if n_l != m - vk.n_public - 1 or n_h != n_h_expected or domain & (domain - 1):
             raise LengthError("proving key counts are inconsistent")
         pk = cls(vk, r.g1(), r.g1(), r.g1_array(m), r.g1_array(m), r.g2_array(m),
-                 r.g1_array(n_l), r.g1_array(n_h), domain)
+                 r.g1_array(n_l), r.g1_array(n_h), domain, basis)
         r.done()
+        check_proving_key(pk)
         return pk
 
 

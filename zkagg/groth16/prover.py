@@ -11,7 +11,7 @@ from ..bn254 import FR_MODULUS, FrArray, msm_many
 from ..circuit import R1CS
 from ..errors import LengthError, ProofError, UnsatisfiedConstraintError
 from .keys import Proof, ProvingKey
-from .qap import quotient
+from .qap import odd_coset_evaluations, quotient
 from .verifier import verify
 
 R = FR_MODULUS
@@ -30,7 +30,10 @@ def prove(pk: ProvingKey, r1cs: R1CS, witness: FrArray | Sequence[int],
     bad = r1cs.first_failing_row(*rows)
     if bad >= 0:
         raise UnsatisfiedConstraintError(r1cs.label(bad), f"row {bad}")
-    h = quotient(rows, z[: r1cs.n_public + 1], pk.domain_size)
+    if pk.h_basis == "odd_lagrange":
+        h = odd_coset_evaluations(rows, z[: r1cs.n_public + 1], pk.domain_size)
+    else:
+        h = quotient(rows, z[: r1cs.n_public + 1], pk.domain_size)
     r_, s_ = ((rng.randrange(R) if rng else secrets.randbelow(R)) for _ in range(2))
     vk, n_pub = pk.vk, pk.vk.n_public
     # one call: z is recoded once for A, B and L, and the five MSMs share the threads

@@ -86,3 +86,22 @@ def quotient(rows: tuple[FrArray, FrArray, FrArray], publics: FrArray, n: int) -
     if a[n - 1].any():
         raise CircuitError("the witness does not satisfy the R1CS (h has full degree)")
     return FrArray._trusted(a[: n - 1])
+
+
+def odd_coset_evaluations(rows: tuple[FrArray, FrArray, FrArray], publics: FrArray, n: int) -> FrArray:
+    """(A·B - C)(x_i) at x_i = w_2n^(2i+1), i < n: the odd points of the 2n-point domain, where
+    snarkjs's H query [L_{2i+1}(tau)/delta] pairs with them. A·B - C vanishes on the even points
+    (the n-point domain), so these n values determine h(tau) Z(tau)."""
+    az, bz, cz = rows
+    polys = np.zeros((3, n, 4), dtype=np.uint64)
+    polys[0, : len(az)] = az.limbs
+    polys[0, len(az) : len(az) + len(publics)] = publics.limbs
+    polys[1, : len(bz)] = bz.limbs
+    polys[2, : len(cz)] = cz.limbs
+    powers = FrArray._trusted(roots_of_unity(2 * n).limbs[:n])  # (w_2n)^k for k < n: the shift's powers
+    out = []
+    for p in polys:
+        coeffs = ntt(FrArray._trusted(p), inverse=True)
+        out.append(ntt(coeffs * powers))
+    a, b, c = out
+    return a * b - c

@@ -1,7 +1,7 @@
 """Groth16 setup: the initial key, contributions that re-randomize delta, and verify_setup.
 
-The initial setup samples tau, alpha, beta, gamma, delta from the OS CSPRNG (or a given rng for
-tests) and forgets them. Each contribution multiplies delta by a fresh secret s (dividing the
+`insecure_single_party_setup` samples tau, alpha, beta, gamma, delta from the OS CSPRNG (or a
+given rng for tests) and forgets them: test and demo keys only (zkagg.ceremony makes real ones). Each contribution multiplies delta by a fresh secret s (dividing the
 L and H queries by s) and publishes a Schnorr proof of knowledge of s, so a key that went through
 one honest contribution has a delta that nobody knows. `verify_setup` checks the whole chain.
 
@@ -25,7 +25,7 @@ from ..bn254 import FR_MODULUS, FrArray, G1Array, G1Point, G2Array, G2Point, fix
 from ..bn254.pairing import pairing_product_is_one
 from ..circuit import R1CS, SparseMatrix
 from ..errors import SetupError
-from .keys import ProvingKey, VerifyingKey
+from .keys import ProvingKey, VerifyingKey, check_proving_key
 from .qap import domain_size, extended, lagrange_at
 
 R = FR_MODULUS
@@ -94,8 +94,8 @@ def keys_from_toxic_waste(r1cs: R1CS, t: ToxicWaste) -> ProvingKey:
     inversions; fixed-base multiplications with `fixed_base_mul`, all G1 points in one call and
     all G2 points in another). What stays outside: the refusal checks (their outcome is public),
     and the secrets' life as Python ints (sampling, conversion to limbs)."""
-    if 0 in (t.alpha, t.beta, t.gamma, t.delta) or t.gamma == t.delta:
-        raise SetupError("alpha, beta, gamma, delta must be non-zero and gamma != delta")
+    if 0 in (t.alpha, t.beta, t.gamma, t.delta) or t.gamma in (t.delta, R - t.delta):
+        raise SetupError("alpha, beta, gamma, delta must be non-zero and gamma != ±delta")
     n = domain_size(r1cs)
     powers, tau_n = _powers(t.tau, n)
     if t.tau == 0 or tau_n == _fr(1):  # tau^n == 1: tau is in the domain
@@ -140,33 +140,22 @@ def keys_from_toxic_waste(r1cs: R1CS, t: ToxicWaste) -> ProvingKey:
     return pk
 
 
-def setup(r1cs: R1CS, rng: random.Random | None = None) -> ProvingKey:
-    """A fresh proving key (its verifying key is `.vk`); the secrets are discarded.
-    Pass an rng only in tests: without it the OS CSPRNG is used."""
+def insecure_single_party_setup(r1cs: R1CS, rng: random.Random | None = None) -> ProvingKey:
+    """A proving key made by ONE party that samples tau, alpha, beta, gamma, delta and discards
+    them: whoever ran it could forge any proof, and nobody can check that the secrets are gone.
+    For tests and demos only; real keys come from a ceremony (zkagg.ceremony: a contributed
+    powers of tau, then phase 2). Pass an rng only in tests: without it the OS CSPRNG is used."""
     n = domain_size(r1cs)
     while True:
         toxic = ToxicWaste(*(_rand_nonzero(rng) for _ in range(5)))
-        if not _in_domain(toxic.tau, n) and toxic.gamma != toxic.delta:  # else (negligible) resample
+        if not _in_domain(toxic.tau, n) and toxic.gamma not in (toxic.delta, R - toxic.delta):  # else resample
             return keys_from_toxic_waste(r1cs, toxic)
 
 
 def check_nondegenerate(pk: ProvingKey) -> None:
-    """Refuse keys that would let a proof pass for unrelated public inputs."""
-    vk = pk.vk
-    points = [vk.alpha_g1, pk.beta_g1, pk.delta_g1]
-    if any(p.is_infinity for p in points) or any(
-        p.is_infinity for p in (vk.beta_g2, vk.gamma_g2, vk.delta_g2)
-    ):
-        raise SetupError("a key element is the point at infinity")
-    if vk.gamma_g2 == vk.delta_g2 or vk.gamma_g2 == G2Point.generator() or vk.delta_g2 == G2Point.generator():
-        raise SetupError("gamma and delta must be distinct and not the generator")
-    seen: set[G1Point] = set()
-    for i, p in enumerate(vk.ic):
-        if p.is_infinity:
-            raise SetupError(f"IC[{i}] is the point at infinity: public input {i} would be unbound")
-        if p in seen:
-            raise SetupError(f"IC[{i}] repeats an earlier IC point: public inputs would be interchangeable")
-        seen.add(p)
+    """Refuse keys that would let a proof pass for unrelated public inputs (see
+    keys.check_verifying_key), and a proving key whose β or δ is at infinity."""
+    check_proving_key(pk)
 
 
 # ---- contributions (re-randomize delta) ----

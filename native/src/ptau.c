@@ -1,0 +1,81 @@
+/* Powers-of-tau support: BLAKE2b compression (RFC 7693) for the resumable hash whose midstate a
+ * snarkjs .ptau file records per contribution ("partial hash"). Public data only. */
+
+#include <stdint.h>
+#include <string.h>
+#include "zkagg.h"
+
+static const uint64_t ptau_blake2b_iv[8] = {
+    0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL, 0xa54ff53a5f1d36f1ULL,
+    0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL, 0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL};
+
+static const uint8_t ptau_blake2b_sigma[12][16] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+    {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
+    {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13},
+    {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11},
+    {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
+    {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+    {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3}};
+
+static inline uint64_t ptau_rotr64(uint64_t x, unsigned n) { return (x >> n) | (x << (64 - n)); }
+
+#define PTAU_G(a, b, c, d, x, y)                 \
+    do {                                         \
+        v[a] = v[a] + v[b] + (x);                \
+        v[d] = ptau_rotr64(v[d] ^ v[a], 32);     \
+        v[c] = v[c] + v[d];                      \
+        v[b] = ptau_rotr64(v[b] ^ v[c], 24);     \
+        v[a] = v[a] + v[b] + (y);                \
+        v[d] = ptau_rotr64(v[d] ^ v[a], 16);     \
+        v[c] = v[c] + v[d];                      \
+        v[b] = ptau_rotr64(v[b] ^ v[c], 63);     \
+    } while (0)
+
+static void ptau_blake2b_block(uint64_t h[8], const uint8_t *block, uint64_t counter, int last) {
+    uint64_t m[16], v[16];
+    for (int i = 0; i < 16; i++) {
+        uint64_t w = 0;
+        for (int j = 7; j >= 0; j--) w = (w << 8) | block[8 * i + j];
+        m[i] = w;
+    }
+    for (int i = 0; i < 8; i++) {
+        v[i] = h[i];
+        v[i + 8] = ptau_blake2b_iv[i];
+    }
+    v[12] ^= counter;  /* the high word of the 128-bit counter stays 0: inputs < 2^64 bytes */
+    if (last) v[14] = ~v[14];
+    for (int r = 0; r < 12; r++) {
+        const uint8_t *s = ptau_blake2b_sigma[r];
+        PTAU_G(0, 4, 8, 12, m[s[0]], m[s[1]]);
+        PTAU_G(1, 5, 9, 13, m[s[2]], m[s[3]]);
+        PTAU_G(2, 6, 10, 14, m[s[4]], m[s[5]]);
+        PTAU_G(3, 7, 11, 15, m[s[6]], m[s[7]]);
+        PTAU_G(0, 5, 10, 15, m[s[8]], m[s[9]]);
+        PTAU_G(1, 6, 11, 12, m[s[10]], m[s[11]]);
+        PTAU_G(2, 7, 8, 13, m[s[12]], m[s[13]]);
+        PTAU_G(3, 4, 9, 14, m[s[14]], m[s[15]]);
+    }
+    for (int i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
+}
+
+void zkagg_blake2b_compress(uint64_t *h, const uint8_t *blocks, size_t n_blocks, uint64_t counter,
+                            int last) {
+    for (size_t i = 0; i < n_blocks; i++) {
+        counter += 128;
+        ptau_blake2b_block(h, blocks + 128 * i, counter, last && i + 1 == n_blocks);
+    }
+}
+
+/* ---- batched key loading: the cheap half of the G2 check ---- */
+
+static int ptau_g2_on_twist(const uint64_t *p) { return g2_aff_is_inf(p) || g2_aff_on_curve(p); }
+
+int64_t zkagg_g2_check_on_curve(const uint64_t *p, size_t n) {
+    return g2_check_arrays(p, n, ptau_g2_on_twist, 64);
+}
