@@ -9,11 +9,13 @@ ledger as it was.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .bn254.constants import FR_MODULUS
-from .errors import LedgerError, ProofRejectedError
+from .errors import InputError, LedgerError, ProofRejectedError
+from .identity import Ed25519Signer, check_identity
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ class RoundVerifier(Protocol):
 
 
 class Ledger(Protocol):
+    def identity(self, job_id: bytes, slot: int) -> bytes | None:
+        """The long-term identity enrolled for a client slot (secagg.identity), None if none."""
+        ...
+
     def post_mask_set(self, job_id: bytes, round: int, attempt: int, members: tuple[int, ...]) -> None: ...
     def post_mask_commitment(self, job_id: bytes, round: int, attempt: int, client: int, digest: int) -> None: ...
     def close_masking(self, job_id: bytes, round: int, attempt: int) -> tuple[int, ...]: ...
@@ -101,21 +107,60 @@ class _Job:
     n_clients: int
     max_weight: int
     verifier: RoundVerifier | None
+    identities: dict[int, bytes] = field(default_factory=dict)
 
 
 class MemoryLedger:
-    """An in-memory Ledger. Deadlines are explicit `close_*` calls."""
+    """An in-memory Ledger. Deadlines are explicit `close_*` calls.
+
+    Enrollment binds each client slot to a long-term identity (an Ed25519 public key here; the
+    contract binds an Ethereum account), which every round key must be signed with. `open_job`
+    without `identities` enrolls a fresh Ed25519 key per slot and keeps the private keys for the
+    simulation's clients (`signer`), as the contract-backed ledger keeps its client accounts; a
+    deployment passes the clients' public identities instead and the clients keep their keys.
+    Reads never change the ledger; a refused write leaves it as it was.
+    """
 
     def __init__(self) -> None:
         self._jobs: dict[bytes, _Job] = {}
         self._rounds: dict[tuple[bytes, int], _Round] = {}
+        self._signers: dict[tuple[bytes, int], Ed25519Signer] = {}
 
     def open_job(self, job_id: bytes, n_clients: int, max_weight: int,
-                 verifier: RoundVerifier | None = None) -> None:
-        """A new job; without a verifier it records rounds but accepts no proof."""
+                 verifier: RoundVerifier | None = None, *,
+                 identities: Mapping[int, bytes] | None = None) -> None:
+        """A new job; without a verifier it records rounds but accepts no proof. `identities`
+        ({slot: identity}) enrolls the given identities (slots left out stay unenrolled until
+        `enroll`); None enrolls a simulation key per slot."""
         if job_id in self._jobs:
             raise LedgerError(f"job {job_id.hex()} already exists")
-        self._jobs[job_id] = _Job(n_clients, max_weight, verifier)
+        if verifier is not None:
+            _check_empty_commitment(verifier)
+        signers: dict[int, Ed25519Signer] = {}
+        if identities is None:
+            signers = {k: Ed25519Signer.generate() for k in range(n_clients)}
+            enrolled = {k: s.identity for k, s in signers.items()}
+        else:
+            enrolled = dict(identities)
+            for k, ident in enrolled.items():
+                _check_enrollment(n_clients, k, ident, enrolled)
+        self._jobs[job_id] = _Job(n_clients, max_weight, verifier, enrolled)
+        self._signers.update({(job_id, k): s for k, s in signers.items()})
+
+    def enroll(self, job_id: bytes, slot: int, identity: bytes) -> None:
+        """Bind an unenrolled slot to a client's public identity (once; the job owner's call)."""
+        job = self._job(job_id)
+        if slot in job.identities:
+            raise LedgerError(f"client slot {slot} is already enrolled")
+        _check_enrollment(job.n_clients, slot, identity, job.identities)
+        job.identities[slot] = identity
+
+    def identity(self, job_id: bytes, slot: int) -> bytes | None:
+        return self._job(job_id).identities.get(slot)
+
+    def signer(self, job_id: bytes, slot: int) -> Ed25519Signer | None:
+        """The simulation key of a slot this ledger enrolled itself (None otherwise)."""
+        return self._signers.get((job_id, slot))
 
     def _job(self, job_id: bytes) -> _Job:
         job = self._jobs.get(job_id)
@@ -124,11 +169,18 @@ class MemoryLedger:
         return job
 
     def _round(self, job_id: bytes, round: int) -> _Round:
+        """The round's record; a round never written is a fresh record that is not stored (so a
+        read or a refused write changes nothing) until `_store`."""
         self._job(job_id)
-        return self._rounds.setdefault((job_id, round), _Round())
+        return self._rounds.get((job_id, round)) or _Round()
+
+    def _store(self, job_id: bytes, round: int, rd: _Round) -> None:
+        self._rounds[(job_id, round)] = rd
 
     def post_mask_set(self, job_id: bytes, round: int, attempt: int, members: tuple[int, ...]) -> None:
         job, rd = self._job(job_id), self._round(job_id, round)
+        if not isinstance(round, int) or isinstance(round, bool) or not 0 <= round < 1 << 64:
+            raise LedgerError(f"round must be a 64-bit round number, got {round!r}")
         if rd.final:
             raise LedgerError("masking is already final for this round")
         if attempt != rd.attempt + 1:
@@ -139,8 +191,12 @@ class MemoryLedger:
             raise LedgerError("mask set members must be distinct client slots")
         if attempt > 0 and not (set(members) < set(rd.members)):
             raise LedgerError("a retry must remove at least one client and add none")
+        unenrolled = [c for c in members if c not in job.identities]
+        if unenrolled:
+            raise LedgerError(f"client slots {unenrolled} are not enrolled")
         rd.attempt, rd.members, rd.masking_closed = attempt, tuple(sorted(members)), False
         rd.commitments = {}
+        self._store(job_id, round, rd)
 
     def post_mask_commitment(self, job_id: bytes, round: int, attempt: int, client: int, digest: int) -> None:
         rd = self._round(job_id, round)
@@ -213,6 +269,26 @@ class MemoryLedger:
 
     def model_hash(self, job_id: bytes, round: int) -> bytes | None:
         return self._round(job_id, round).model_hash
+
+
+def _check_enrollment(n_clients: int, slot: int, identity: bytes, enrolled: Mapping[int, bytes]) -> None:
+    if isinstance(slot, bool) or not isinstance(slot, int) or not 0 <= slot < n_clients:
+        raise LedgerError(f"client slot {slot!r} is not a slot of this job")
+    try:
+        check_identity(identity)
+    except InputError as err:
+        raise LedgerError(f"client slot {slot}: {err}") from None
+    if any(other == identity and k != slot for k, other in enrolled.items()):
+        raise LedgerError(f"client slot {slot}: this identity is already enrolled for another slot")
+
+
+def _check_empty_commitment(verifier: RoundVerifier) -> None:
+    """A job's empty commitment is a public parameter that enters every round: recompute it from
+    the job's public layout (the commitment of the all-zero vector) and refuse a job that lies."""
+    expected = getattr(verifier, "expected_empty_commitment", None)
+    if expected is not None and verifier.empty_commitment != expected:
+        raise LedgerError("the job's empty commitment is not the commitment of the zero vector "
+                          "of its layout (EmptyCommitmentMismatch)")
 
 
 def _check_digest(digest: int) -> None:

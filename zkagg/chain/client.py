@@ -370,6 +370,10 @@ class LedgerContract:
         return RoundInfo(phase, attempt, deadline, total, slots_of(members), slots_of(pending),
                          bytes(model) if phase == PHASE_ACCEPTED else None, reward, opened)
 
+    def account_of(self, job_id: bytes, slot: int) -> str:
+        """The account enrolled for a client slot (the zero address if none)."""
+        return str(self.chain.call(self.fn.accountOf(_job_id(job_id), slot)))
+
     def mask_commitment(self, job_id: bytes, round: int, slot: int) -> int:
         return int(self.chain.call(self.fn.maskCommitment(_job_id(job_id), round, slot)))
 

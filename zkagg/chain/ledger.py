@@ -20,6 +20,7 @@ from ..aggregation.prover import AggregationJob, RoundProof, chunk_output
 from ..errors import LedgerError, ProofRejectedError
 from ..groth16 import VerifyingKey
 from ..ledger import MaskSet, Outcome
+from ..identity import EthereumSigner
 from .client import (
     PHASE_CLOSED,
     PHASE_MASKING,
@@ -76,6 +77,18 @@ class ChainLedger:
         for k, account in sorted(clients.items()):
             contract.enroll(cfg.job_id, k, account.address, owner)
         return cls(contract, owner, clients, {cfg.job_id: job.layout})
+
+    # ---- enrollment ----
+
+    def identity(self, job_id: bytes, slot: int) -> bytes | None:
+        """The account the job owner enrolled for `slot` (round keys are signed with its key)."""
+        address = self.contract.account_of(job_id, slot)
+        return None if int(address, 16) == 0 else bytes.fromhex(address[2:])
+
+    def signer(self, job_id: bytes, slot: int) -> EthereumSigner | None:
+        """The enrolled account of a client slot this ledger holds the key of (None otherwise)."""
+        account = self.clients.get(slot)
+        return EthereumSigner(account) if account is not None else None
 
     def _client(self, client: int) -> LocalAccount:
         account = self.clients.get(client)
