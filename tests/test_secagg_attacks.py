@@ -23,10 +23,18 @@ import zkagg.secagg.simulate as simulate_module
 from zkagg.bn254.field import FrArray
 from zkagg.errors import DropoutError, KeyAuthenticationError, PrivacyError, ProtocolError
 from zkagg.identity import Ed25519Signer
-from zkagg.ledger import MemoryLedger
-from zkagg.secagg import Aggregator, AggregatorStage, Client, ClientStage, DropPoint, SecAggConfig, simulate_round
+from zkagg.ledger import Ledger, MemoryLedger
+from zkagg.secagg import (
+    Aggregator,
+    AggregatorStage,
+    Client,
+    ClientStage,
+    DropPoint,
+    SecAggConfig,
+    shamir,
+    simulate_round,
+)
 from zkagg.secagg import encode as encode_update
-from zkagg.secagg import shamir
 from zkagg.secagg.keys import decrypt_shares, mask_private_key, raw_public
 from zkagg.secagg.messages import (
     KeyBroadcast,
@@ -39,20 +47,30 @@ from zkagg.secagg.messages import (
     decode,
     encode,
 )
-from zkagg.secagg.round import total_mask
+from zkagg.secagg.round import Commit, default_commit, total_mask
 
 D = 60
 
 
-def setup(n: int = 4, seed: int = 0) -> tuple[SecAggConfig, MemoryLedger, dict[int, Client], Aggregator,
-                                               dict[int, tuple[np.ndarray, int]]]:
+#: a round's setting: the config, a ledger with the job open, and the commitment function
+Setting = tuple[SecAggConfig, Ledger, Commit]
+
+
+def memory_setting(n: int = 4) -> Setting:
     config = SecAggConfig(job_id=secrets.token_bytes(32), n_clients=n, model_length=D, neighbours=n - 1)
     ledger = MemoryLedger()
     ledger.open_job(config.job_id, n, config.max_weight)
+    return config, ledger, default_commit
+
+
+def setup(seed: int = 0, setting: Setting | None = None) -> tuple[
+        SecAggConfig, Ledger, dict[int, Client], Aggregator, dict[int, tuple[np.ndarray, int]]]:
+    config, ledger, commit = setting or memory_setting()
     rng = np.random.default_rng(seed)  # test data only
-    updates = {c: (rng.uniform(-2, 2, D), int(rng.integers(1, 100))) for c in range(n)}
-    clients = {c: Client(config, ledger, c, 0, u, w) for c, (u, w) in updates.items()}
-    return config, ledger, clients, Aggregator(config, ledger, 0), updates
+    updates = {c: (rng.uniform(-2, 2, config.model_length), int(rng.integers(1, 100)))
+               for c in range(config.n_clients)}
+    clients = {c: Client(config, ledger, c, 0, u, w, commit=commit) for c, (u, w) in updates.items()}
+    return config, ledger, clients, Aggregator(config, ledger, 0, commit=commit), updates
 
 
 def wire(msg: Message) -> Message:
@@ -97,10 +115,11 @@ def substitute(broadcast: KeyBroadcast, target: int, fake: dict[int, X25519Priva
     return KeyBroadcast(job_id=broadcast.job_id, round=broadcast.round, sender=broadcast.sender, keys=keys)
 
 
-def run_key_substitution(resign: bool) -> tuple[np.ndarray | None, Aggregator, dict[int, Client], FrArray]:
+def run_key_substitution(resign: bool, setting: Setting | None = None) -> tuple[
+        list[int] | None, Aggregator, dict[int, Client], FrArray]:
     """The attack of the issue: 4 clients, 60 parameters. Returns the target's packed update as
     the aggregator reads it (None if it could not), the aggregator, the clients and the truth."""
-    config, ledger, clients, agg, updates = setup()
+    config, ledger, clients, agg, updates = setup(setting=setting)
     target = 0
     truth = encode_update(*updates[target], config)
     fake = {v: X25519PrivateKey.generate() for v in clients if v != target}

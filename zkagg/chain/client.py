@@ -268,8 +268,8 @@ class JobParams:
     chunks: int
     verifier: str
     empty_commitment: int
-    mask_window: int = 0
-    submit_window: int = 0
+    mask_window: int = 3600  # must be > 0: a phase closes early only when all acted
+    submit_window: int = 3600
     reward_per_round: int = 0
 
     def as_tuple(self) -> tuple[Any, ...]:
@@ -359,6 +359,10 @@ class LedgerContract:
         return self.chain.transact(self.fn.withdrawReward(_job_id(job_id), round), sender, gas=150_000)
 
     # ---- views ----
+
+    def end_job(self, job_id: bytes, sender: LocalAccount) -> TxReceipt:
+        """The owner ends the job: no more rounds; the unbooked pool goes back to the owner."""
+        return self.chain.transact(self.fn.endJob(_job_id(job_id)), sender, gas=150_000)
 
     def job_info(self, job_id: bytes) -> tuple[JobParams, str, bool, int, int]:
         p, owner, open_aggregation, next_round, pool = self.chain.call(self.fn.jobInfo(_job_id(job_id)))

@@ -19,13 +19,14 @@ from ..aggregation.chunks import ChunkLayout
 from ..aggregation.prover import AggregationJob, RoundProof, chunk_output
 from ..errors import LedgerError, ProofRejectedError
 from ..groth16 import VerifyingKey
-from ..ledger import MaskSet, Outcome
 from ..identity import EthereumSigner
+from ..ledger import MaskSet, Outcome
 from .client import (
     PHASE_CLOSED,
     PHASE_MASKING,
     PHASE_MASKING_CLOSED,
     PHASE_NONE,
+    PHASE_SUBMITTING,
     Chain,
     ContractRevert,
     JobParams,
@@ -40,6 +41,33 @@ PROOF_ERRORS = frozenset({"ProofInvalid", "PointNotInSubgroup", "InvalidPoint", 
 
 class ProofRevert(ContractRevert, ProofRejectedError):
     """The contract refused a round's proofs."""
+
+
+class JobParameterError(LedgerError):
+    """A job on the contract does not match the job's public parameters (e.g. its empty commitment
+    is not the commitment of the zero vector of its layout); `name` names the parameter."""
+
+    def __init__(self, name: str, detail: str) -> None:
+        self.name = name
+        super().__init__(f"job parameter {name}: {detail}")
+
+
+def check_job(contract: LedgerContract, job: AggregationJob) -> None:
+    """JobParameterError unless the contract's job `job.config.job_id` has the slots, weight bound,
+    chunk count and empty commitment that the job's public layout gives. The empty commitment
+    enters every round for every slot outside the mask set, so it is recomputed here (the
+    commitment of the all-zero vector), never trusted from the job's creator."""
+    cfg = job.config
+    params, *_ = contract.job_info(cfg.job_id)
+    expected = {"slots": cfg.n_clients, "maxWeight": cfg.max_weight, "chunks": job.layout.n_chunks,
+                "emptyCommitment": job.empty_commitment}
+    got = {"slots": params.slots, "maxWeight": params.max_weight, "chunks": params.chunks,
+           "emptyCommitment": params.empty_commitment}
+    for name, value in expected.items():
+        if got[name] != value:
+            detail = ("is not the commitment of the zero vector of the job's layout (EmptyCommitmentMismatch)"
+                      if name == "emptyCommitment" else f"the contract has {got[name]}, the job {value}")
+            raise JobParameterError(name, detail)
 
 
 @dataclass
@@ -60,7 +88,7 @@ class ChainLedger:
     def create(cls, chain: Chain, job: AggregationJob, vk: VerifyingKey, *,
                contract: LedgerContract | None = None, aggregator: LocalAccount | None = None,
                clients: Mapping[int, LocalAccount] | None = None, reward_per_round: int = 0,
-               pool: int = 0, mask_window: int = 0, submit_window: int = 0,
+               pool: int = 0, mask_window: int = 3600, submit_window: int = 3600,
                open_aggregation: bool = False) -> ChainLedger:
         """Deploy what is missing (ledger, the job's verifier, funded accounts), create the job
         and enroll one account per client slot."""
@@ -77,6 +105,24 @@ class ChainLedger:
         for k, account in sorted(clients.items()):
             contract.enroll(cfg.job_id, k, account.address, owner)
         return cls(contract, owner, clients, {cfg.job_id: job.layout})
+
+    @classmethod
+    def attach(cls, contract: LedgerContract, job: AggregationJob, aggregator: LocalAccount,
+               clients: Mapping[int, LocalAccount]) -> ChainLedger:
+        """A ledger on a job someone else created, after `check_job` (a job whose parameters do
+        not match the job's public layout is refused with JobParameterError)."""
+        check_job(contract, job)
+        return cls(contract, aggregator, dict(clients), {job.config.job_id: job.layout})
+
+    def wait_for_deadline(self, job_id: bytes, round: int) -> None:
+        """On a development chain: if the round's open phase waits for someone, move the chain's
+        clock past its deadline (the contract closes a phase early only once all have acted)."""
+        info = self.contract.round_info(job_id, round)
+        if info.phase not in (PHASE_MASKING, PHASE_SUBMITTING) or not info.pending:
+            return
+        now = int(self.chain.w3.eth.get_block("latest")["timestamp"])
+        if now <= info.deadline:
+            self.chain.advance_time(info.deadline - now + 1)
 
     # ---- enrollment ----
 

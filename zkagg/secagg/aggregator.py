@@ -28,10 +28,10 @@ from ..bn254.field import FrArray
 from ..errors import DropoutError, PrivacyError, ProtocolError
 from ..ledger import Ledger
 from . import shamir
+from .client import check_advert, self_mask
 from .config import SecAggConfig
 from .encoding import decode
 from .graph import is_connected, neighbour_graph
-from .client import check_advert, self_mask
 from .keys import CIPHERTEXT_BYTES, mask_private_key, public_key, raw_public
 from .messages import (
     AGGREGATOR,

@@ -32,12 +32,12 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from ..bn254.field import FrArray
 from ..errors import KeyAuthenticationError, PrivacyError, ProtocolError, ShareError
+from ..identity import Signer, advert_payload, verify
 from ..ledger import Ledger
 from . import prg, shamir
 from .config import SecAggConfig
 from .encoding import Layout, Update, encode
 from .graph import is_connected, neighbour_graph
-from ..identity import Signer, advert_payload, verify
 from .keys import (
     decrypt_shares,
     encrypt_shares,
