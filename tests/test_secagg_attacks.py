@@ -21,7 +21,7 @@ import zkagg.secagg.aggregator as aggregator_module
 import zkagg.secagg.client as client_module
 import zkagg.secagg.simulate as simulate_module
 from zkagg.bn254.field import FrArray
-from zkagg.errors import DropoutError, KeyAuthenticationError, PrivacyError, ProtocolError
+from zkagg.errors import DropoutError, KeyAuthenticationError, LedgerError, PrivacyError, ProtocolError
 from zkagg.identity import Ed25519Signer
 from zkagg.ledger import Ledger, MemoryLedger
 from zkagg.secagg import (
@@ -313,3 +313,62 @@ def test_an_unmask_request_that_contradicts_the_ledger_is_refused() -> None:
         clients[1].handle(lying)
     assert clients[1].stage is ClientStage.SUBMITTED
     assert not any(isinstance(m, ShareBundle) for _, m in outgoing)
+
+
+# ---- early close -----------------------------------------------------------------------------------
+
+
+def early_close(windows: bool) -> tuple[MemoryLedger, bytes]:
+    """The aggregator opens masking for clients 0 and 1; only 0 has committed when it tries to close."""
+    ledger, job_id = MemoryLedger(), secrets.token_bytes(32)
+    kw = {"mask_window": 60.0, "submit_window": 60.0} if windows else {}
+    ledger.open_job(job_id, 3, 100, **kw)  # type: ignore[arg-type]
+    ledger.post_mask_set(job_id, 0, 0, (0, 1))
+    ledger.post_mask_commitment(job_id, 0, 0, 0, 5)
+    return ledger, job_id
+
+
+def test_the_aggregator_cannot_close_masking_before_the_deadline() -> None:
+    ledger, job_id = early_close(windows=True)
+    before = (ledger.mask_set(job_id, 0), ledger.mask_commitments(job_id, 0))
+    with pytest.raises(LedgerError, match="TooEarly"):
+        ledger.close_masking(job_id, 0, 0)
+    assert (ledger.mask_set(job_id, 0), ledger.mask_commitments(job_id, 0)) == before
+    ledger.advance_time(30)
+    ledger.post_mask_commitment(job_id, 0, 0, 1, 6)  # on time: client 1 gets in
+    assert ledger.close_masking(job_id, 0, 0) == (0, 1)  # all acted: closing at once is fine
+    ledger.post_submission(job_id, 0, 0, 7, 3)
+    with pytest.raises(LedgerError, match="TooEarly"):
+        ledger.close_submissions(job_id, 0)
+    ledger.wait_for_deadline(job_id, 0)
+    with pytest.raises(LedgerError, match="Late"):
+        ledger.post_submission(job_id, 0, 1, 8, 3)
+    assert ledger.close_submissions(job_id, 0).dropped == (1,)
+
+
+def test_without_deadlines_the_aggregator_shuts_out_an_on_time_client() -> None:
+    """Negative control: the first ledger rules let the aggregator close whenever it liked."""
+    ledger, job_id = early_close(windows=False)
+    assert ledger.close_masking(job_id, 0, 0) == (0,)
+
+
+def test_a_round_with_deadlines_and_dropouts_completes() -> None:
+    config = SecAggConfig(job_id=secrets.token_bytes(32), n_clients=8, model_length=9, neighbours=6)
+    ledger = MemoryLedger()  # t = 4 of 6 neighbours: two may vanish
+    ledger.open_job(config.job_id, 8, config.max_weight, mask_window=60, submit_window=60)
+    updates = {c: (np.zeros(9), 1) for c in range(8)}
+    result = simulate_round(config, updates, ledger=ledger,
+                            dropouts={2: DropPoint.AFTER_SHARES, 4: DropPoint.AFTER_MASK_COMMITMENT})
+    assert result.dropped == (4,) and result.survivors == (0, 1, 3, 5, 6, 7)
+    assert ledger.now > 0  # the simulation waited for the deadlines
+
+
+def test_round_numbers_cannot_run_out() -> None:
+    ledger, job_id = MemoryLedger(), secrets.token_bytes(32)
+    ledger.open_job(job_id, 3, 100)
+    with pytest.raises(LedgerError, match="WrongRound"):
+        ledger.post_mask_set(job_id, 2**64 - 2, 0, (0, 1))
+    assert ledger.mask_set(job_id, 2**64 - 2) is None
+    ledger.post_mask_set(job_id, 3, 0, (0, 1))  # a few numbers may be skipped
+    with pytest.raises(LedgerError, match="WrongRound"):
+        ledger.post_mask_set(job_id, 1, 0, (0, 1))  # never reused
