@@ -21,7 +21,13 @@ import zkagg.secagg.aggregator as aggregator_module
 import zkagg.secagg.client as client_module
 import zkagg.secagg.simulate as simulate_module
 from zkagg.bn254.field import FrArray
-from zkagg.errors import DropoutError, KeyAuthenticationError, LedgerError, PrivacyError, ProtocolError
+from zkagg.errors import (
+    DropoutError,
+    KeyAuthenticationError,
+    LedgerError,
+    PrivacyError,
+    ProtocolError,
+)
 from zkagg.identity import Ed25519Signer
 from zkagg.ledger import Ledger, MemoryLedger
 from zkagg.secagg import (

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from ..bn254.constants import FR_MODULUS
 from ..bn254.field import FrArray
+from ..identity import Ed25519Signer, advert_payload
 from ..ledger import MemoryLedger
 from ..poseidon import poseidon_sponge
 from ..secagg import (
@@ -32,9 +33,8 @@ from ..secagg import (
     SecAggConfig,
     encode,
     prg,
+    shamir,
 )
-from ..identity import Ed25519Signer, advert_payload
-from ..secagg import shamir
 from ..secagg.keys import (
     Context,
     encrypt_shares,
