@@ -200,8 +200,16 @@ def test_a_job_with_a_lying_empty_commitment_is_refused_by_its_users(chain: Chai
     assert info.value.name == "emptyCommitment"
     report = audit(contract, job.config.job_id, layout=job.layout)
     assert not report.ok and any("EmptyCommitmentMismatch" in p for p in report.problems)
-    honest, _ = shared_job()
-    honest = with_job_id(honest)
     ledger, honest, _ = new_ledger(chain, contract)
-    check_job(contract, honest)  # an honest job passes
+    check_job(contract, honest, owner=ledger.aggregator.address)  # an honest job passes
     assert audit(contract, honest.config.job_id, layout=honest.layout).ok
+
+
+def test_a_job_id_taken_by_someone_else_is_refused_by_its_users(chain: Chain, contract: LedgerContract) -> None:
+    """A squatter who creates a job under the id the owner published first: the owner's users,
+    who know whose job they serve, refuse it by name (the owner picks a new id)."""
+    job, _, squatter = lying_job(chain, contract)
+    owner = chain.new_account()
+    with pytest.raises(JobParameterError, match="JobIdTaken") as info:
+        ChainLedger.attach(contract, job, owner, {}, owner=owner.address)
+    assert info.value.name == "owner" and squatter.address != owner.address
