@@ -19,7 +19,7 @@ from zkagg.chain.client import Chain, ContractRevert, JobParams, LedgerContract,
 from zkagg.chain.ledger import ChainLedger, JobParameterError, check_job
 
 from .chain_support import new_chain, shared_job, state, with_job_id
-from .test_secagg_attacks import run_key_substitution, weak_key_checks
+from .test_secagg_attacks import run_key_substitution, run_steering, single_masking, weak_key_checks
 
 OLD = json.loads((Path(__file__).parent / "vectors" / "JobLedger_v1.json").read_text())
 BACKENDS = ["embedded", pytest.param("anvil", marks=pytest.mark.chain)]
@@ -80,6 +80,24 @@ def test_key_substitution_reads_the_update_on_chain_when_keys_are_unchecked(
     with weak_key_checks():
         read, _, _, truth = run_key_substitution(resign=False, setting=setting)
     assert read == truth.to_ints()
+
+
+# ---- last-client steering ------------------------------------------------------------------------
+
+
+def test_last_client_steering_does_not_choose_the_aggregate_on_chain(chain: Chain, contract: LedgerContract) -> None:
+    setting, *_ = chain_setting(chain, contract)
+    aggregate, chosen = run_steering(setting=setting)
+    assert aggregate != chosen
+
+
+def test_last_client_steering_chose_the_aggregate_on_chain_without_double_masking(
+        chain: Chain, contract: LedgerContract) -> None:
+    """Negative control: single masking, as before the fix."""
+    setting, *_ = chain_setting(chain, contract)
+    with single_masking():
+        aggregate, chosen = run_steering(setting=setting)
+    assert aggregate == chosen
 
 
 # ---- early close --------------------------------------------------------------------------------

@@ -214,11 +214,11 @@ def test_a_forged_advert_is_refused_by_the_aggregator_and_the_ledger_identity_is
 # ---- input independence --------------------------------------------------------------------------
 
 
-def run_steering(colluder: int = 3) -> tuple[FrArray, FrArray]:
+def run_steering(colluder: int = 3, setting: Setting | None = None) -> tuple[FrArray, FrArray]:
     """The aggregator hands the last client the sum of the others' uploads; that client submits
     y_r = S* − Σ_{v≠r} upload_v. Returns (aggregate, S*)."""
-    config, ledger, clients, agg, _ = setup(seed=1)
-    chosen = encode_update(np.full(D, 1.5), 7, config)
+    config, ledger, clients, agg, _ = setup(seed=1, setting=setting)
+    chosen = encode_update(np.full(config.model_length, 1.5), 7, config)
     for c in sorted(clients):
         send(agg, clients[c].start())
     outgoing = agg.close()
