@@ -32,21 +32,31 @@ def chain(request: pytest.FixtureRequest) -> Chain:
 
 @pytest.fixture(scope="module")
 def contract(chain: Chain) -> LedgerContract:
-    return LedgerContract.deploy(chain, chain.new_account())
+    return LedgerContract.deploy(chain, account(chain))
 
 
 @pytest.fixture(scope="module")
 def old_contract(chain: Chain) -> LedgerContract:
     """The contract before the fix (same ABI for every call used here)."""
-    owner = chain.new_account()
+    owner = account(chain)
     address = chain.deploy(bytes.fromhex(OLD["bytecode"][2:]), owner, gas=6_000_000)
     return LedgerContract(chain, address, int(chain.w3.eth.block_number))
+
+
+#: every account these tests make gets 1 ETH (plenty of gas): the session's anvil funder is shared
+FUND = 10**18
+
+
+def account(chain: Chain) -> Any:
+    return chain.new_account(FUND)
 
 
 def new_ledger(chain: Chain, contract: LedgerContract, **kw: Any) -> tuple[ChainLedger, AggregationJob, Any]:
     job, pk = shared_job()
     job = with_job_id(job)
-    return ChainLedger.create(chain, job, pk.vk, contract=contract, **kw), job, pk
+    clients = {k: account(chain) for k in range(job.config.n_clients)}
+    return ChainLedger.create(chain, job, pk.vk, contract=contract, aggregator=account(chain),
+                              clients=clients, **kw), job, pk
 
 
 def refused(ledger: ChainLedger, job_id: bytes, round: int, error: str, write: Any) -> None:
@@ -117,9 +127,9 @@ def test_the_aggregator_cannot_close_a_phase_early(chain: Chain, contract: Ledge
     ledger.close_masking(jid, 0, 0)  # everyone acted: the aggregator may close at once
     ledger.post_submission(jid, 0, 0, 7, 10)
     refused(ledger, jid, 0, "TooEarly", lambda: ledger.close_submissions(jid, 0))
-    refused(ledger, jid, 0, "TooEarly", lambda: c.close_submissions(jid, 0, chain.new_account()))
+    refused(ledger, jid, 0, "TooEarly", lambda: c.close_submissions(jid, 0, account(chain)))
     ledger.wait_for_deadline(jid, 0)
-    c.close_submissions(jid, 0, chain.new_account())  # after the deadline anyone may close
+    c.close_submissions(jid, 0, account(chain))  # after the deadline anyone may close
     outcome = ledger.outcome(jid, 0)
     assert outcome is not None and outcome.dropped == (1,)
 
@@ -139,7 +149,7 @@ LAST = 2**64 - 2
 
 def test_a_stranger_cannot_end_an_open_job_with_a_huge_round(chain: Chain, contract: LedgerContract) -> None:
     ledger, job, _ = new_ledger(chain, contract, open_aggregation=True)
-    jid, c, stranger = job.config.job_id, ledger.contract, chain.new_account()
+    jid, c, stranger = job.config.job_id, ledger.contract, account(chain)
     refused(ledger, jid, LAST, "WrongRound", lambda: c.post_mask_set(jid, LAST, 0, [], stranger))
     refused(ledger, jid, 2**64 - 1, "WrongRound", lambda: c.post_mask_set(jid, 2**64 - 1, 0, [0], stranger))
     ledger.post_mask_set(jid, 0, 0, (0, 1))  # the job goes on
@@ -149,7 +159,7 @@ def test_the_old_contract_could_be_ended_by_a_stranger(chain: Chain, old_contrac
     """Negative control: on the contract before the fix the stranger's round ends the job."""
     ledger, job, _ = new_ledger(chain, old_contract, open_aggregation=True)
     jid, c = job.config.job_id, ledger.contract
-    c.post_mask_set(jid, LAST, 0, [], chain.new_account())
+    c.post_mask_set(jid, LAST, 0, [], account(chain))
     with pytest.raises(ContractRevert, match="WrongRound"):
         ledger.post_mask_set(jid, 0, 0, (0, 1))
 
@@ -203,7 +213,7 @@ def lying_job(chain: Chain, contract: LedgerContract) -> tuple[AggregationJob, A
     """A job whose owner set the empty commitment to commit(V) for a V of its choosing."""
     job, pk = shared_job()
     job = with_job_id(job)
-    owner = chain.new_account()
+    owner = account(chain)
     v = FrArray.from_ints([7] * job.config.n_elements)
     params = JobParams(job.config.n_clients, job.config.max_weight, job.layout.n_chunks,
                        deploy_verifier(chain, pk.vk, owner), job.commit(v))
@@ -227,7 +237,7 @@ def test_a_job_id_taken_by_someone_else_is_refused_by_its_users(chain: Chain, co
     """A squatter who creates a job under the id the owner published first: the owner's users,
     who know whose job they serve, refuse it by name (the owner picks a new id)."""
     job, _, squatter = lying_job(chain, contract)
-    owner = chain.new_account()
+    owner = account(chain)
     with pytest.raises(JobParameterError, match="JobIdTaken") as info:
         ChainLedger.attach(contract, job, owner, {}, owner=owner.address)
     assert info.value.name == "owner" and squatter.address != owner.address
