@@ -32,11 +32,19 @@ interface IGroth16Verifier {
 /// term), is folded into an accumulator as the round goes, so acceptance needs only the chunk
 /// index and output terms. Events carry everything an auditor needs to replay a job.
 /// A round's reward is reserved from the job's pool when the round opens (so acceptance does not
-/// touch the pool) and returned to it if the round is abandoned, when the next round opens.
+/// touch the pool) and returned to it if the round is abandoned, when the next round opens; the
+/// reward of a round without survivors and the rounding remainder (reward mod N) return at close.
+/// The owner may end a job for good and take back what no round has booked (`endJob`).
+/// Fairness: a phase closes early only once every member has acted; otherwise at its deadline
+/// (then anyone may close it), so the aggregator cannot shut out a client that is on time.
+/// Rounds open in increasing order and skip at most MAX_ROUND_SKIP numbers.
 contract JobLedger {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
     uint256 public constant MAX_SLOTS = 256; // members are kept as one 256-bit bitmap
+    // Rounds may skip numbers (a round the aggregator gave up before opening it on-chain), but
+    // only a few: nobody can push the job's round counter to its end.
+    uint256 public constant MAX_ROUND_SKIP = 1024;
 
     enum Phase {
         None,
@@ -53,8 +61,8 @@ contract JobLedger {
         uint16 chunks; // chunk proofs per round
         address verifier; // the job's Groth16 verifier (2n + 2 public inputs)
         uint256 emptyCommitment; // a_k of a slot outside the mask set
-        uint32 maskWindow; // seconds for mask commitments after a mask set (0: until closed)
-        uint32 submitWindow; // seconds for submissions once masking is final (0: until closed)
+        uint32 maskWindow; // seconds for mask commitments after a mask set (> 0)
+        uint32 submitWindow; // seconds for submissions once masking is final (> 0)
         uint128 rewardPerRound; // wei booked to the survivors of each accepted round
     }
 
@@ -69,6 +77,7 @@ contract JobLedger {
         address owner;
         uint32 maskWindow;
         uint32 submitWindow;
+        bool ended; // the owner ended the job: no round opens any more
         uint128 rewardPerRound;
         uint128 pool; // wei not reserved by a round
         uint64 nextRound; // rounds open in increasing order
@@ -130,6 +139,8 @@ contract JobLedger {
     error NotASurvivor(uint256 slot);
     error RewardAlreadyWithdrawn(uint256 slot);
     error TransferFailed();
+    error TooEarly(uint256 deadline);
+    error JobEnded(bytes32 jobId);
     error PrecompileFailed();
 
     event JobCreated(
@@ -149,6 +160,8 @@ contract JobLedger {
     );
     event RoundAccepted(bytes32 indexed jobId, uint64 indexed round, bytes32 modelHash, uint256[] outputs);
     event RewardWithdrawn(bytes32 indexed jobId, uint64 indexed round, uint256 slot, address account, uint256 amount);
+    event RewardReturned(bytes32 indexed jobId, uint64 indexed round, uint256 amount);
+    event JobEnd(bytes32 indexed jobId, uint256 refund);
 
     // ---- jobs ---------------------------------------------------------------------------------
 
@@ -159,6 +172,8 @@ contract JobLedger {
         if (p.slots == 0 || p.slots > MAX_SLOTS) revert InvalidJobParameter("slots");
         if (p.maxWeight == 0) revert InvalidJobParameter("maxWeight");
         if (p.chunks == 0) revert InvalidJobParameter("chunks");
+        if (p.maskWindow == 0) revert InvalidJobParameter("maskWindow");
+        if (p.submitWindow == 0) revert InvalidJobParameter("submitWindow");
         if (p.emptyCommitment >= R) revert DigestNotInField(p.emptyCommitment);
         if (msg.value > type(uint128).max) revert InvalidJobParameter("pool");
         if (p.verifier.code.length == 0) revert InvalidJobParameter("verifier");
@@ -218,7 +233,10 @@ contract JobLedger {
             bitmap |= 1 << slot;
         }
         if (attempt == 0) {
-            if (round < job.nextRound) revert WrongRound(round, job.nextRound);
+            if (job.ended) revert JobEnded(jobId);
+            if (round < job.nextRound || uint256(round) > uint256(job.nextRound) + MAX_ROUND_SKIP) {
+                revert WrongRound(round, job.nextRound);
+            }
             _reserveReward(jobId, job, rd);
             job.nextRound = round + 1;
             rd.openedAt = uint40(block.number);
@@ -255,13 +273,13 @@ contract JobLedger {
         emit MaskCommitted(jobId, round, attempt, slot, digest);
     }
 
-    /// End an attempt (the aggregator any time, anyone after the deadline). Masking is final
-    /// when every member committed; otherwise a smaller retry must follow.
+    /// End an attempt: early only once every member committed, else after the deadline (then by
+    /// anyone). Masking is final when every member committed; otherwise a smaller retry must follow.
     function closeMasking(bytes32 jobId, uint64 round, uint32 attempt) external {
         Job storage job = _job(jobId);
         Round storage rd = rounds[jobId][round];
         if (rd.phase != Phase.Masking || attempt != rd.attempt) revert MaskingNotOpen(round, attempt);
-        _onlyAggregatorOrLate(jobId, job, rd.deadline);
+        _checkClosable(jobId, job, rd);
         bool isFinal = rd.pending == 0;
         uint256 committed = rd.members & ~rd.pending;
         if (isFinal) {
@@ -301,14 +319,15 @@ contract JobLedger {
         emit Submitted(jobId, round, slot, digest, weight);
     }
 
-    /// Fix U and D (the aggregator any time, anyone after the deadline). The members' empty
+    /// Fix U and D: early only once every member submitted, else after the deadline (then by
+    /// anyone). A round without survivors returns its reward to the pool. The members' empty
     /// commitments in the accumulator become e_u for the dropped and nothing for the survivors
     /// (their c_u was added when they submitted).
     function closeSubmissions(bytes32 jobId, uint64 round) external {
         Job storage job = _job(jobId);
         Round storage rd = rounds[jobId][round];
         if (rd.phase != Phase.Submitting) revert SubmissionsNotOpen(round);
-        _onlyAggregatorOrLate(jobId, job, rd.deadline);
+        _checkClosable(jobId, job, rd);
         uint256 dropped = rd.pending;
         uint256 nDropped;
         for (uint256 b = dropped; b != 0; b &= b - 1) nDropped++;
@@ -330,6 +349,14 @@ contract JobLedger {
         rd.acc = acc;
         rd.phase = Phase.Closed;
         rd.deadline = 0;
+        // Book only a multiple of N: reward * w_u / N is then exact for every survivor, and the
+        // remainder (all of it without survivors) goes back to the pool instead of being locked.
+        uint256 back = rd.totalWeight == 0 ? rd.reward : rd.reward % rd.totalWeight;
+        if (back != 0) {
+            rd.reward -= uint88(back);
+            job.pool += uint128(back);
+            emit RewardReturned(jobId, round, back);
+        }
         emit SubmissionsClosed(jobId, round, rd.members & ~dropped, dropped, rd.totalWeight);
     }
 
@@ -376,6 +403,29 @@ contract JobLedger {
         (bool ok,) = msg.sender.call{value: amount}("");
         if (!ok) revert TransferFailed();
         emit RewardWithdrawn(jobId, round, slot, msg.sender, amount);
+    }
+
+    /// The owner ends the job for good: no round opens any more, and the unreserved pool plus
+    /// the reserve of the last round, if it was not accepted, go back to the owner.
+    function endJob(bytes32 jobId) external {
+        Job storage job = _job(jobId);
+        if (msg.sender != job.owner) revert NotJobOwner(msg.sender);
+        if (job.ended) revert JobEnded(jobId);
+        uint256 refund = job.pool;
+        if (job.nextRound != 0) {
+            Round storage last = rounds[jobId][job.nextRound - 1];
+            if (last.phase != Phase.Accepted) {
+                refund += last.reward;
+                last.reward = 0;
+            }
+        }
+        job.pool = 0;
+        job.ended = true;
+        emit JobEnd(jobId, refund);
+        if (refund != 0) {
+            (bool ok,) = msg.sender.call{value: refund}("");
+            if (!ok) revert TransferFailed();
+        }
     }
 
     // ---- views --------------------------------------------------------------------------------
@@ -455,17 +505,20 @@ contract JobLedger {
         if (!job.openAggregation && !isAggregator[jobId][msg.sender]) revert NotAggregator(msg.sender);
     }
 
-    function _onlyAggregatorOrLate(bytes32 jobId, Job storage job, uint40 deadline) internal view {
-        if (deadline != 0 && block.timestamp > deadline) return;
+    /// Before the deadline a phase may close only once every member has acted (and then only by
+    /// the aggregator); after it, anyone may close it.
+    function _checkClosable(bytes32 jobId, Job storage job, Round storage rd) internal view {
+        if (block.timestamp > rd.deadline) return;
+        if (rd.pending != 0) revert TooEarly(rd.deadline);
         _onlyAggregator(jobId, job);
     }
 
     function _checkDeadline(uint40 deadline) internal view {
-        if (deadline != 0 && block.timestamp > deadline) revert Late(deadline);
+        if (block.timestamp > deadline) revert Late(deadline);
     }
 
     function _deadline(uint32 window) internal view returns (uint40) {
-        return window == 0 ? 0 : uint40(block.timestamp + window);
+        return uint40(block.timestamp + window);
     }
 
     /// Reserve a new round's reward; return the last opened round's if it was never accepted

@@ -85,7 +85,10 @@ def test_full_rounds_with_dropouts_and_rewards(chain: Chain, contract: LedgerCon
     before = chain.balance(ledger.clients[0].address)
     receipt = ledger.contract.withdraw_reward(jid, 0, ledger.clients[0])
     fee = receipt["gasUsed"] * receipt["effectiveGasPrice"]
-    expected = 10**15 * record.weights[0] // record.total_weight
+    booked = 10**15 - 10**15 % record.total_weight  # the remainder went back to the pool at close
+    assert ledger.contract.round_info(jid, 0).reward == booked
+    expected = booked * record.weights[0] // record.total_weight
+    assert expected * record.total_weight == booked * record.weights[0]  # exact: no dust locked
     assert chain.balance(ledger.clients[0].address) == before - fee + expected
     refused(ledger, jid, 0, "RewardAlreadyWithdrawn",
             lambda: ledger.contract.withdraw_reward(jid, 0, ledger.clients[0]))
@@ -204,7 +207,7 @@ def test_write_rules_match_memory_ledger(chain: Chain, contract: LedgerContract)
     ledger, job, _ = new_ledger(chain, contract)
     jid, cfg = job.config.job_id, job.config
     memory = MemoryLedger()
-    memory.open_job(jid, cfg.n_clients, cfg.max_weight)
+    memory.open_job(jid, cfg.n_clients, cfg.max_weight, mask_window=3600, submit_window=3600)
     r = 0
     script: list[tuple[str, tuple[Any, ...]]] = [
         ("post_mask_commitment", (jid, r, 0, 0, 5)),  # nothing open yet
@@ -221,6 +224,8 @@ def test_write_rules_match_memory_ledger(chain: Chain, contract: LedgerContract)
         ("post_mask_commitment", (jid, r, 0, 2, 13)),
         ("post_submission", (jid, r, 0, 21, 5)),  # masking not final
         ("close_masking", (jid, r, 1)),  # not the open attempt
+        ("close_masking", (jid, r, 0)),  # client 3 missing and on time: too early
+        ("wait_for_deadline", (jid, r)),
         ("close_masking", (jid, r, 0)),  # client 3 missing: not final
         ("post_mask_commitment", (jid, r, 0, 3, 14)),  # late: the attempt is closed
         ("post_mask_set", (jid, r, 1, (0, 1, 2, 3))),  # a retry must remove someone
@@ -235,6 +240,8 @@ def test_write_rules_match_memory_ledger(chain: Chain, contract: LedgerContract)
         ("post_submission", (jid, r, 0, 21, cfg.max_weight + 1)),  # weight above the maximum
         ("post_submission", (jid, r, 0, 21, 7)),
         ("post_submission", (jid, r, 0, 22, 7)),  # replay
+        ("close_submissions", (jid, r)),  # client 1 may still submit: too early
+        ("wait_for_deadline", (jid, r)),
         ("close_submissions", (jid, r)),
         ("post_submission", (jid, r, 1, 23, 7)),  # late: submissions closed
         ("close_submissions", (jid, r)),  # twice

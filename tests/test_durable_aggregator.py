@@ -37,7 +37,8 @@ def test_steps_repeat_safely_and_a_restart_resumes(tmp_path: Path) -> None:
     adverts = [encode(clients[c].start()[0]) for c in range(N)]
     assert [agg.handle(a) for a in adverts] == [True] * N
     assert agg.handle(adverts[2]) is False  # a redelivery: acknowledged, not applied again
-    forged = KeyAdvert(job_id=config.job_id, round=0, sender=2, mask_key=b"\x09" * 32, share_key=b"\x09" * 32)
+    forged = KeyAdvert(job_id=config.job_id, round=0, sender=2, mask_key=b"\x09" * 32, share_key=b"\x09" * 32,
+                       signature=b"")
     with pytest.raises(ProtocolError, match="replay"):
         agg.handle(forged)  # other bytes from the same client are still a replay
     with pytest.raises(MessageFormatError):
@@ -57,7 +58,7 @@ def test_steps_repeat_safely_and_a_restart_resumes(tmp_path: Path) -> None:
     agg.shutdown()
     agg = DurableAggregator(config, ledger, 0, path)
     assert agg.close(1) == out
-    for deadline in range(2, 4):
+    for deadline in range(2, 5):  # masking, inputs, unmasking (the self-masks come off)
         for c, msg in out:
             for reply in clients[c].handle(msg):
                 agg.handle(encode(reply))

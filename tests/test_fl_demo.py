@@ -72,7 +72,8 @@ def test_demo_ledger_errors_are_clear(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_demo_on_the_in_memory_ledger_reports_no_gas() -> None:
-    result = demo.run(DemoConfig(rounds=1, n_clients=3, dropout_client=1, hidden=4), ledger="memory")
+    # 4 clients: with double masking a survivor's self-mask needs t = 2 of its 3 holders after one drop
+    result = demo.run(DemoConfig(rounds=1, n_clients=4, dropout_client=1, hidden=4), ledger="memory")
     assert result.audit_ok and result.ledger == "in-memory ledger" and result.audit_lines == []
     assert result.rows[0].gas is None and result.rows[0].round_gas is None
     assert result.rows[0].dropped == [1]

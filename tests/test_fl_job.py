@@ -141,6 +141,25 @@ def test_transport_agnostic_clients_and_aggregator(job: Job) -> None:
         job.publish(aggregator.result)
 
 
+def test_publish_takes_survivors_and_dropped_from_the_ledger(job: Job) -> None:
+    """An aggregator's result that mislabels U and D is published with the ledger's U and D (the
+    proof is checked against the ledger's slots, so the labels are all it could change)."""
+    updates = random_updates(8)
+    aggregator = job.aggregator()
+    round = aggregator.ident.round
+    clients = {c: job.client(c, u, w, round=round) for c, (u, w) in updates.items()}
+    net = InProcessTransport(aggregator, clients, alive=set(clients))
+    for c in sorted(clients):
+        net.send_to_aggregator(clients[c].start())
+    while aggregator.stage is not AggregatorStage.DONE:
+        net.deliver(aggregator.close())
+    assert aggregator.result is not None and aggregator.result.survivors == (0, 1, 2, 3)
+    lying = dataclasses.replace(aggregator.result, survivors=(0, 1), dropped=(2, 3))
+    published = job.publish(lying)
+    assert (published.survivors, published.dropped) == ((0, 1, 2, 3), ())
+    assert job.audit().ok
+
+
 # -- dropouts and failures --------------------------------------------------------------------
 
 def test_dropout_mid_round_is_recovered_accepted_and_audited(job: Job) -> None:

@@ -39,7 +39,7 @@ from zkagg.errors import ZkaggError
 from zkagg.groth16 import Proof, ProvingKey, VerifyingKey
 from zkagg.ledger import MemoryLedger, Outcome
 from zkagg.secagg import Aggregator, Client, ClientStage, SecAggConfig, simulate_round
-from zkagg.secagg.keys import Context, decrypt_share
+from zkagg.secagg.keys import Context, decrypt_shares
 from zkagg.secagg.messages import decode, encode
 
 FUZZ_EXAMPLES = int(os.environ.get("ZKAGG_FUZZ_EXAMPLES", "60"))
@@ -273,7 +273,7 @@ def test_share_ciphertexts_fail_authentication_by_name(ciphertext: bytes, sender
 
     key = X25519PrivateKey.generate()
     peer = X25519PrivateKey.generate().public_key().public_bytes_raw()
-    assert_named(lambda c: decrypt_share(Context(bytes(32), 0), key, sender, receiver, peer, c), ciphertext)
+    assert_named(lambda c: decrypt_shares(Context(bytes(32), 0), key, sender, receiver, peer, c), ciphertext)
 
 
 # -- journal files --------------------------------------------------------------------------------

@@ -115,3 +115,51 @@ def test_rounds_are_accepted_against_the_ledgers_own_slots() -> None:
         led.accept_round(JOB, 0, b"ok")
     with pytest.raises(LedgerError, match="no verifier"):
         ledger().accept_round(JOB, 0, b"ok")
+
+
+def snapshot(led: MemoryLedger) -> object:
+    """Everything a MemoryLedger holds, as a comparable value."""
+    import copy
+
+    return copy.deepcopy((led._rounds, led._next_round, {k: dict(j.identities) for k, j in led._jobs.items()}))
+
+
+READS_AND_REFUSALS = [
+    lambda led: led.mask_set(JOB, 9),
+    lambda led: led.mask_commitments(JOB, 9),
+    lambda led: led.submissions(JOB, 9),
+    lambda led: led.outcome(JOB, 9),
+    lambda led: led.model_hash(JOB, 9),
+    lambda led: led.close_masking(JOB, 9, -1),  # refused: nothing is open in round 9
+    lambda led: led.close_submissions(JOB, 9),
+    lambda led: led.post_mask_set(JOB, 2000, 0, (0, 1)),  # refused: beyond the skip limit
+    lambda led: led.enroll(JOB, 0, b"\x01" * 32),  # refused: slot 0 is enrolled
+]
+
+
+@pytest.mark.parametrize("step", READS_AND_REFUSALS)
+def test_reads_and_refused_writes_change_nothing_at_all(step) -> None:  # noqa: ANN001
+    led = ledger()
+    before = snapshot(led)
+    try:
+        step(led)
+    except LedgerError:
+        pass
+    assert snapshot(led) == before
+
+
+class OldRoundLookup(MemoryLedger):
+    """The first ledger's lookup: every read of a round created its record."""
+
+    def _round(self, job_id: bytes, round: int):  # type: ignore[no-untyped-def]
+        self._job(job_id)
+        return self._rounds.setdefault((job_id, round), super()._round(job_id, round))
+
+
+def test_the_snapshot_check_has_teeth() -> None:
+    """Negative control: with the first ledger's lookup a read changes the ledger."""
+    led = OldRoundLookup()
+    led.open_job(JOB, n_clients=5, max_weight=100)
+    before = snapshot(led)
+    led.mask_set(JOB, 9)
+    assert snapshot(led) != before

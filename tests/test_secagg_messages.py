@@ -27,15 +27,16 @@ from zkagg.secagg.messages import (
 
 H = {"job_id": bytes(range(32)), "round": 2**40 + 3}
 SAMPLES: list[Message] = [
-    KeyAdvert(**H, sender=4, mask_key=b"m" * 32, share_key=b"s" * 32),
-    KeyBroadcast(**H, sender=AGGREGATOR, keys={1: (b"a" * 32, b"b" * 32), 9: (b"c" * 32, b"d" * 32)}),
-    ShareBundle(**H, sender=1, shares={2: b"x" * 48, 3: b"y" * 48}),
+    KeyAdvert(**H, sender=4, mask_key=b"m" * 32, share_key=b"s" * 32, signature=b"g" * 65),
+    KeyBroadcast(**H, sender=AGGREGATOR, keys={1: (b"a" * 32, b"b" * 32, b"e" * 64),
+                                               9: (b"c" * 32, b"d" * 32, b"f" * 65)}),
+    ShareBundle(**H, sender=1, shares={2: b"x" * 80, 3: b"y" * 80}),
     ShareDelivery(**H, sender=AGGREGATOR, shares={}),
     MaskSetNotice(**H, sender=AGGREGATOR, attempt=2, members=(0, 5, 6)),
     InputRequest(**H, sender=AGGREGATOR, attempt=0),
     MaskedInput(**H, sender=3, vector=FrArray.from_ints([0, 1, FR_MODULUS - 1])),
     UnmaskRequest(**H, sender=AGGREGATOR, dropped=(2,)),
-    UnmaskShares(**H, sender=3, shares={2: FR_MODULUS - 1}),
+    UnmaskShares(**H, sender=3, shares={2: FR_MODULUS - 1}, self_shares={1: 5, 4: 0}),
 ]
 
 
@@ -53,7 +54,7 @@ def test_round_trip(msg: Message) -> None:
 
 def test_header_is_checked() -> None:
     data = encode(SAMPLES[0])
-    for bad, match in ((b"ZKAH" + data[4:], "magic"), (data[:4] + b"\x02" + data[5:], "version"),
+    for bad, match in ((b"ZKAH" + data[4:], "magic"), (data[:4] + b"\x01" + data[5:], "version"),
                        (data[:5] + b"\x63" + data[6:], "tag")):
         with pytest.raises(MessageFormatError, match=match):
             decode(bad)
@@ -74,7 +75,7 @@ def test_maps_and_ids_must_be_sorted_and_unique() -> None:
 
 
 def test_field_elements_must_be_below_r() -> None:
-    data = encode(UnmaskShares(**H, sender=3, shares={2: 7}))
+    data = encode(UnmaskShares(**H, sender=3, shares={}, self_shares={2: 7}))
     with pytest.raises(MessageFormatError, match="below r"):
         decode(data[:-32] + FR_MODULUS.to_bytes(32, "big"))
     vec = encode(MaskedInput(**H, sender=3, vector=FrArray.from_ints([5])))

@@ -16,8 +16,8 @@ from zkagg.secagg import shamir
 from zkagg.secagg.graph import is_connected, neighbour_graph
 from zkagg.secagg.keys import (
     Context,
-    decrypt_share,
-    encrypt_share,
+    decrypt_shares,
+    encrypt_shares,
     mask_private_key,
     new_mask_seed,
     pair_seed,
@@ -49,9 +49,9 @@ def test_low_order_peer_key_is_refused_and_blamed() -> None:
 
 def test_share_encryption_detects_forgery_and_misrouting() -> None:
     ka, kb, kc = (X25519PrivateKey.generate() for _ in range(3))
-    share = secrets.randbelow(FR_MODULUS)
-    ct = encrypt_share(CTX, ka, 3, 7, raw_public(kb), share)
-    assert decrypt_share(CTX, kb, 3, 7, raw_public(ka), ct) == share
+    share = (secrets.randbelow(FR_MODULUS), secrets.randbelow(FR_MODULUS))
+    ct = encrypt_shares(CTX, ka, 3, 7, raw_public(kb), share)
+    assert decrypt_shares(CTX, kb, 3, 7, raw_public(ka), ct) == share
     flipped = bytes([ct[0] ^ 1]) + ct[1:]
     for args in (
         (CTX, kb, 3, 7, raw_public(ka), flipped),  # altered
@@ -61,7 +61,7 @@ def test_share_encryption_detects_forgery_and_misrouting() -> None:
         (CTX, kb, 3, 7, raw_public(ka), ct[:-1]),  # truncated
     ):
         with pytest.raises(ShareError) as info:
-            decrypt_share(*args)
+            decrypt_shares(*args)
         assert info.value.sender == 3
 
 

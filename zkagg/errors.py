@@ -93,6 +93,15 @@ class ShareError(ProtocolError):
         super().__init__(f"share from client {sender}: {detail}")
 
 
+class KeyAuthenticationError(ProtocolError):
+    """A round key is not signed by the identity the ledger enrolled for its slot (a forged or
+    substituted key, or a slot nobody enrolled); `slot` names it. Nothing is encrypted to it."""
+
+    def __init__(self, slot: int, detail: str) -> None:
+        self.slot = slot
+        super().__init__(f"round keys of client {slot}: {detail}")
+
+
 class DropoutError(ProtocolError):
     """Too many clients dropped for the round to complete; no partial result is released."""
 

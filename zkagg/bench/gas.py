@@ -70,8 +70,8 @@ def measure_round(chain: Chain, slots_n: int, chunks: int) -> dict[str, Any]:
     result = simulate_round(cfg, updates, ledger=ledger, commit=job.commit)
     proof = prove_round(job, pk, result, ledger)
     ledger.accept_round(cfg.job_id, 0, proof)
-    withdraw = ledger.contract.withdraw_reward(cfg.job_id, 0, ledger.clients[0])
-    del withdraw
+    ledger.contract.withdraw_reward(cfg.job_id, 0, ledger.clients[0])
+    ledger.contract.end_job(cfg.job_id, ledger.aggregator)
     out: dict[str, Any] = {
         "chunks": chunks,
         "deploy_verifier": _gas(chain, "deploy", start)[-1],
@@ -85,7 +85,12 @@ def measure_round(chain: Chain, slots_n: int, chunks: int) -> dict[str, Any]:
         "close_submissions": _gas(chain, "closeSubmissions", start)[0],
         "accept_round": _gas(chain, "acceptRound", start)[0],
         "withdraw_reward": _gas(chain, "withdrawReward", start)[0],
+        "end_job": _gas(chain, "endJob", start)[0],
+        # round keys are signed off-chain with the enrolled account (EIP-191): no gas
+        "key_advert": 0,
     }
+    # what one client pays per round: its key advert, its mask commitment and its submission
+    out["client_per_round"] = out["key_advert"] + out["mask_commitment"] + out["submission"]
     out["_job"] = (job, pk.vk, proof, slots(job, ledger, 0))
     return out
 
@@ -162,8 +167,9 @@ def table(result: dict[str, Any]) -> str:
     rows = [f"gas ({result['backend']} EVM, {result['slots']} slots, solc {result['solc']})",
             f"  deploy ledger            {result['deploy_ledger']:>10,}"]
     first = result["rounds"][0]
-    for key in ("deploy_verifier", "create_job", "enroll", "post_mask_set", "mask_commitment",
-                "close_masking", "submission", "close_submissions", "withdraw_reward"):
+    for key in ("deploy_verifier", "create_job", "enroll", "post_mask_set", "key_advert", "mask_commitment",
+                "close_masking", "submission", "close_submissions", "withdraw_reward", "end_job",
+                "client_per_round"):
         rows.append(f"  {key:<24} {first[key]:>10,}")
     for r in result["rounds"]:
         rows.append(f"  accept_round, {r['chunks']} chunk(s)   {r['accept_round']:>10,}")

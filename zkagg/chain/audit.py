@@ -5,8 +5,10 @@ final mask set and its commitments e_u, the submissions (c_u, w_u), U and D; for
 round it rebuilds the chunk circuit's public inputs, verifies every chunk proof with zkagg's own
 Python verifier against the verifying key the job's verifier contract holds (proofs are read
 from the acceptance transactions), checks the model hash against the outputs, and checks the
-published model in content-addressed storage against its hash. The report passes only if every
-check holds.
+published model in content-addressed storage against its hash. The job's empty commitment is
+recomputed from the job's public layout (the commitment of the zero vector), never trusted: from
+`layout` when given, else from the layout of the first stored model. The report passes only if
+every check holds.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..aggregation.chunks import ChunkLayout
 from ..aggregation.prover import context
+from ..bn254.field import FrArray
 from ..errors import InputError
 from ..groth16 import VerifyingKey, verify
 from .client import LedgerContract, slots_of, verifier_contract
@@ -73,7 +77,8 @@ def _by_round(events: Iterable[Any]) -> dict[int, list[Any]]:
     return out
 
 
-def audit(ledger: LedgerContract, job_id: bytes, store: ContentStore | None = None) -> AuditReport:
+def audit(ledger: LedgerContract, job_id: bytes, store: ContentStore | None = None, *,
+          layout: ChunkLayout | None = None) -> AuditReport:
     """Replay job `job_id` from `ledger`'s events; see the module docstring."""
     report = AuditReport(job_id)
     created = ledger.events("JobCreated", job_id)
@@ -90,7 +95,27 @@ def audit(ledger: LedgerContract, job_id: bytes, store: ContentStore | None = No
     for rnd in rounds:
         report.rounds.append(_round(ledger, job_id, rnd, n, m, empty, vk, events, store,
                                     is_last=rnd == rounds[-1]))
+    _check_empty_commitment(report, empty, m, layout, ledger, job_id, store)
     return report
+
+
+def _check_empty_commitment(report: AuditReport, empty: int, m: int, layout: ChunkLayout | None,
+                            ledger: LedgerContract, job_id: bytes, store: ContentStore | None) -> None:
+    if layout is None and store is not None:
+        for r in report.rounds:
+            model = store.get_model(r.model_hash) if r.model_hash is not None and r.model_stored else None
+            if model is not None:
+                layout = ChunkLayout(len(model.aggregate), model.chunk_len)
+                break
+    if layout is None:
+        if report.rounds and any(r.status == "accepted" for r in report.rounds):
+            report.problems.append("the empty commitment could not be checked: no layout and no stored model")
+        return
+    if layout.n_chunks != m:
+        report.problems.append(f"the job's layout has {layout.n_chunks} chunks, the contract {m}")
+    elif layout.commit(FrArray.zeros(layout.n_elements)) != empty:
+        report.problems.append("the job's empty commitment is not the commitment of the zero vector "
+                               "of its layout (EmptyCommitmentMismatch)")
 
 
 def _verifying_key(ledger: LedgerContract, address: str, n: int, report: AuditReport) -> VerifyingKey | None:

@@ -290,8 +290,8 @@ class JobParams:
     chunks: int
     verifier: str
     empty_commitment: int
-    mask_window: int = 0
-    submit_window: int = 0
+    mask_window: int = 3600  # must be > 0: a phase closes early only when all acted
+    submit_window: int = 3600
     reward_per_round: int = 0
 
     def as_tuple(self) -> tuple[Any, ...]:
@@ -382,6 +382,10 @@ class LedgerContract:
 
     # ---- views ----
 
+    def end_job(self, job_id: bytes, sender: LocalAccount) -> TxReceipt:
+        """The owner ends the job: no more rounds; the unbooked pool goes back to the owner."""
+        return self.chain.transact(self.fn.endJob(_job_id(job_id)), sender, gas=150_000)
+
     def job_info(self, job_id: bytes) -> tuple[JobParams, str, bool, int, int]:
         p, owner, open_aggregation, next_round, pool = self.chain.call(self.fn.jobInfo(_job_id(job_id)))
         return JobParams(*p), owner, open_aggregation, next_round, pool
@@ -391,6 +395,10 @@ class LedgerContract:
             self.fn.roundInfo(_job_id(job_id), round))
         return RoundInfo(phase, attempt, deadline, total, slots_of(members), slots_of(pending),
                          bytes(model) if phase == PHASE_ACCEPTED else None, reward, opened)
+
+    def account_of(self, job_id: bytes, slot: int) -> str:
+        """The account enrolled for a client slot (the zero address if none)."""
+        return str(self.chain.call(self.fn.accountOf(_job_id(job_id), slot)))
 
     def mask_commitment(self, job_id: bytes, round: int, slot: int) -> int:
         return int(self.chain.call(self.fn.maskCommitment(_job_id(job_id), round, slot)))

@@ -14,17 +14,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from web3.logs import DISCARD
 
 from ..aggregation.chunks import ChunkLayout
 from ..aggregation.prover import AggregationJob, RoundProof, chunk_output
 from ..errors import LedgerError, ProofRejectedError
 from ..groth16 import VerifyingKey
+from ..identity import EthereumSigner
 from ..ledger import MaskSet, Outcome
 from .client import (
     PHASE_CLOSED,
     PHASE_MASKING,
     PHASE_MASKING_CLOSED,
     PHASE_NONE,
+    PHASE_SUBMITTING,
     Chain,
     ContractRevert,
     JobParams,
@@ -41,6 +44,36 @@ class ProofRevert(ContractRevert, ProofRejectedError):
     """The contract refused a round's proofs."""
 
 
+class JobParameterError(LedgerError):
+    """A job on the contract does not match the job's public parameters (e.g. its empty commitment
+    is not the commitment of the zero vector of its layout); `name` names the parameter."""
+
+    def __init__(self, name: str, detail: str) -> None:
+        self.name = name
+        super().__init__(f"job parameter {name}: {detail}")
+
+
+def check_job(contract: LedgerContract, job: AggregationJob, *, owner: str | None = None) -> None:
+    """JobParameterError unless the contract's job `job.config.job_id` has the slots, weight bound,
+    chunk count and empty commitment that the job's public layout gives (and, if given, the
+    expected owner: a job id someone else took first is then refused too). The empty commitment
+    enters every round for every slot outside the mask set, so it is recomputed here (the
+    commitment of the all-zero vector), never trusted from the job's creator."""
+    cfg = job.config
+    params, creator, *_ = contract.job_info(cfg.job_id)
+    if owner is not None and creator.lower() != owner.lower():
+        raise JobParameterError("owner", f"the job was created by {creator}, not {owner} (JobIdTaken)")
+    expected = {"slots": cfg.n_clients, "maxWeight": cfg.max_weight, "chunks": job.layout.n_chunks,
+                "emptyCommitment": job.empty_commitment}
+    got = {"slots": params.slots, "maxWeight": params.max_weight, "chunks": params.chunks,
+           "emptyCommitment": params.empty_commitment}
+    for name, value in expected.items():
+        if got[name] != value:
+            detail = ("is not the commitment of the zero vector of the job's layout (EmptyCommitmentMismatch)"
+                      if name == "emptyCommitment" else f"the contract has {got[name]}, the job {value}")
+            raise JobParameterError(name, detail)
+
+
 @dataclass
 class ChainLedger:
     """A Ledger backed by a JobLedger contract, for the jobs whose client slots it has accounts for."""
@@ -50,6 +83,7 @@ class ChainLedger:
     clients: Mapping[int, LocalAccount]
     #: the chunk layout of each job this ledger created, to check published aggregates
     layouts: dict[bytes, ChunkLayout] = field(default_factory=dict)
+    _identities: dict[tuple[bytes, int], bytes] = field(default_factory=dict, repr=False)
 
     @property
     def chain(self) -> Chain:
@@ -59,7 +93,7 @@ class ChainLedger:
     def create(cls, chain: Chain, job: AggregationJob, vk: VerifyingKey, *,
                contract: LedgerContract | None = None, aggregator: LocalAccount | None = None,
                clients: Mapping[int, LocalAccount] | None = None, reward_per_round: int = 0,
-               pool: int = 0, mask_window: int = 0, submit_window: int = 0,
+               pool: int = 0, mask_window: int = 3600, submit_window: int = 3600,
                open_aggregation: bool = False) -> ChainLedger:
         """Deploy what is missing (ledger, the job's verifier, funded accounts), create the job
         and enroll one account per client slot."""
@@ -75,7 +109,46 @@ class ChainLedger:
         contract.create_job(cfg.job_id, params, owner, aggregators=aggregators, pool=pool)
         for k, account in sorted(clients.items()):
             contract.enroll(cfg.job_id, k, account.address, owner)
+        check_job(contract, job, owner=owner.address)
         return cls(contract, owner, clients, {cfg.job_id: job.layout})
+
+    @classmethod
+    def attach(cls, contract: LedgerContract, job: AggregationJob, aggregator: LocalAccount,
+               clients: Mapping[int, LocalAccount], *, owner: str | None = None) -> ChainLedger:
+        """A ledger on a job someone else created, after `check_job` (a job whose parameters do
+        not match the job's public layout, or whose creator is not `owner`, is refused with
+        JobParameterError)."""
+        check_job(contract, job, owner=owner)
+        return cls(contract, aggregator, dict(clients), {job.config.job_id: job.layout})
+
+    def wait_for_deadline(self, job_id: bytes, round: int) -> None:
+        """On a development chain: if the round's open phase waits for someone, move the chain's
+        clock past its deadline (the contract closes a phase early only once all have acted)."""
+        info = self.contract.round_info(job_id, round)
+        if info.phase not in (PHASE_MASKING, PHASE_SUBMITTING) or not info.pending:
+            return
+        now = int(self.chain.w3.eth.get_block("latest")["timestamp"])
+        if now <= info.deadline:
+            self.chain.advance_time(info.deadline - now + 1)
+
+    # ---- enrollment ----
+
+    def identity(self, job_id: bytes, slot: int) -> bytes | None:
+        """The account the job owner enrolled for `slot` (round keys are signed with its key).
+        An enrollment never changes once made, so a found one is kept."""
+        known = self._identities.get((job_id, slot))
+        if known is not None:
+            return known
+        address = self.contract.account_of(job_id, slot)
+        if int(address, 16) == 0:
+            return None
+        self._identities[(job_id, slot)] = bytes.fromhex(address[2:])
+        return self._identities[(job_id, slot)]
+
+    def signer(self, job_id: bytes, slot: int) -> EthereumSigner | None:
+        """The enrolled account of a client slot this ledger holds the key of (None otherwise)."""
+        account = self.clients.get(slot)
+        return EthereumSigner(account) if account is not None else None
 
     def _client(self, client: int) -> LocalAccount:
         account = self.clients.get(client)
@@ -93,7 +166,7 @@ class ChainLedger:
 
     def close_masking(self, job_id: bytes, round: int, attempt: int) -> tuple[int, ...]:
         receipt = self.contract.close_masking(job_id, round, attempt, self.aggregator)
-        event = self.contract.contract.events.MaskingClosed().process_receipt(receipt)[0]
+        event = self.contract.contract.events.MaskingClosed().process_receipt(receipt, errors=DISCARD)[0]
         return _slots(event["args"]["committed"])
 
     def mask_set(self, job_id: bytes, round: int) -> MaskSet | None:
@@ -119,7 +192,7 @@ class ChainLedger:
     def close_submissions(self, job_id: bytes, round: int) -> Outcome:
         receipt = self.contract.close_submissions(job_id, round, self.aggregator,
                                                   slots=max(self.clients, default=0) + 1)
-        args = self.contract.contract.events.SubmissionsClosed().process_receipt(receipt)[0]["args"]
+        args = self.contract.contract.events.SubmissionsClosed().process_receipt(receipt, errors=DISCARD)[0]["args"]
         return Outcome(_slots(args["survivors"]), _slots(args["dropped"]))
 
     def submissions(self, job_id: bytes, round: int) -> dict[int, tuple[int, int]]:
@@ -158,7 +231,7 @@ class ChainLedger:
             if err.error in PROOF_ERRORS:
                 raise ProofRevert(err.error, err.values) from None
             raise
-        event = self.contract.contract.events.RoundAccepted().process_receipt(receipt)[0]
+        event = self.contract.contract.events.RoundAccepted().process_receipt(receipt, errors=DISCARD)[0]
         return bytes(event["args"]["modelHash"])
 
     def model_hash(self, job_id: bytes, round: int) -> bytes | None:

@@ -149,6 +149,9 @@ class JournaledLedger:
 
     # -- reads ----------------------------------------------------------------------------------
 
+    def identity(self, job_id: bytes, slot: int) -> bytes | None:
+        return self.inner.identity(job_id, slot)
+
     def mask_set(self, job_id: bytes, round: int) -> MaskSet | None:
         return self.inner.mask_set(job_id, round)
 

@@ -222,10 +222,14 @@ class Job:
         model_hash = self.ledger.accept_round(self.job_id, result.round, proof)
         if model_hash != proof.model_hash:
             raise LedgerError(f"round {result.round}: the ledger stored another model hash")
+        # U and D as the ledger fixed them, not as the aggregator's result claims
+        outcome = self.ledger.outcome(self.job_id, result.round)
+        if outcome is None:
+            raise LedgerError(f"round {result.round}: the ledger has no outcome")
         mean = decode(proof.aggregate, proof.total_weight, self.config)
         published = PublishedRound(
             round=result.round, model=self.layout.unflatten(mean), mean=mean,
-            total_weight=proof.total_weight, survivors=result.survivors, dropped=result.dropped,
+            total_weight=proof.total_weight, survivors=outcome.survivors, dropped=outcome.dropped,
             proof=proof, prove_seconds=seconds, model_hash=model_hash,
         )
         self.rounds.append(published)

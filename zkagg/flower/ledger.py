@@ -24,7 +24,7 @@ from ..errors import InputError, LedgerError
 METHODS = frozenset({
     "open_job", "post_mask_set", "post_mask_commitment", "close_masking", "mask_set",
     "mask_commitments", "post_submission", "close_submissions", "submissions", "outcome",
-    "accept_round", "model_hash",
+    "accept_round", "model_hash", "identity", "signer",
 })
 
 
@@ -113,6 +113,6 @@ def check_ledger(ledger: object, name: str = "ledger") -> None:
     """Eager check that an object offers the Ledger protocol's methods."""
     if isinstance(ledger, RemoteLedger):
         return
-    missing = sorted(m for m in METHODS - {"open_job"} if not callable(getattr(ledger, m, None)))
+    missing = sorted(m for m in METHODS - {"open_job", "signer"} if not callable(getattr(ledger, m, None)))
     if missing:
         raise InputError(f"{name} is not a Ledger: it lacks {', '.join(missing)}")

@@ -2,12 +2,15 @@
 
     KEYS ──close──▶ SHARES ──close──▶ MASKING ──close (all committed)──▶ INPUTS
     MASKING ──close (someone missing)──▶ MASKING, with a smaller mask set (a retry)
-    INPUTS ──close──▶ UNMASKING ──close──▶ DONE          (INPUTS ──close──▶ DONE if nobody dropped)
+    INPUTS ──close──▶ UNMASKING ──close──▶ DONE
 
 Messages are accepted in the stage that expects them (TRANSITIONS); `close()` is the stage's
-deadline. The aggregator learns the masked vectors y_u of the survivors U and, for the dropped D,
-their total masks T_u rebuilt from Shamir shares — nothing else. The result is released only when
-the whole round succeeded.
+deadline. A KeyAdvert must be signed by the identity the ledger enrolled for its sender
+(KeyAuthenticationError otherwise: the liar is left out of the round). Uploads are double-masked,
+ŷ_u = y_u + PRG(b_u): only after the ledger has fixed U and D do the survivors' b-shares (u ∈ U)
+and mask-seed shares (u ∈ D) arrive, so the aggregator learns y_u of the survivors and, for the
+dropped, their total masks T_u — nothing else, and nothing before every commitment is fixed. The
+result is released only when the whole round succeeded.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ..bn254.field import FrArray
 from ..errors import DropoutError, PrivacyError, ProtocolError
 from ..ledger import Ledger
 from . import shamir
+from .client import check_advert, self_mask
 from .config import SecAggConfig
 from .encoding import decode
 from .graph import is_connected, neighbour_graph
@@ -83,6 +87,7 @@ class Aggregator:
         self.ledger, self.commit = ledger, commit
         self.stage = AggregatorStage.KEYS
         self._keys: dict[int, tuple[bytes, bytes]] = {}
+        self._signatures: dict[int, bytes] = {}
         self._graph: dict[int, frozenset[int]] = {}
         self._bundles: dict[int, dict[int, bytes]] = {}
         self._attempt = -1
@@ -90,7 +95,8 @@ class Aggregator:
         self._inputs: dict[int, FrArray] = {}
         self._survivors: tuple[int, ...] = ()
         self._dropped: tuple[int, ...] = ()
-        self._unmask: dict[int, dict[int, int]] = {}
+        self._unmask: dict[int, dict[int, int]] = {}  # mask-seed shares of D, by sender
+        self._self_unmask: dict[int, dict[int, int]] = {}  # self-mask-seed shares of U, by sender
         self.result: RoundResult | None = None
 
     @property
@@ -127,7 +133,10 @@ class Aggregator:
         self._from(msg, range(self.config.n_clients), self._keys)
         public_key(msg.mask_key, "mask key")
         public_key(msg.share_key, "share key")
+        check_advert(self.ledger, self.config.job_id, self.ident.round, msg.sender, msg.mask_key,
+                     msg.share_key, msg.signature)
         self._keys[msg.sender] = (msg.mask_key, msg.share_key)
+        self._signatures[msg.sender] = msg.signature
 
     def _on_bundle(self, msg: ShareBundle) -> None:
         self._from(msg, self._keys, self._bundles)
@@ -138,21 +147,23 @@ class Aggregator:
         self._bundles[msg.sender] = dict(msg.shares)
 
     def _on_input(self, msg: MaskedInput) -> None:
+        # ŷ_u is self-masked: it is checked against c_u once b_u is rebuilt (_recover_input).
         self._from(msg, self._members, self._inputs)
         posted = self.ledger.submissions(self.config.job_id, self.ident.round).get(msg.sender)
         if posted is None:
             raise ProtocolError(f"client {msg.sender} uploaded before committing on the ledger")
         if len(msg.vector) != self.config.n_elements:
             raise ProtocolError(f"client {msg.sender} sent {len(msg.vector)} elements, expected {self.config.n_elements}")
-        if self.commit(msg.vector) != posted[0]:
-            raise ProtocolError(f"client {msg.sender}'s upload does not match its commitment on the ledger")
         self._inputs[msg.sender] = msg.vector
 
     def _on_unmask(self, msg: UnmaskShares) -> None:
         self._from(msg, self._survivors, self._unmask)
         if not set(msg.shares) <= set(self._dropped):
             raise ProtocolError(f"client {msg.sender} sent shares of clients that did not drop")
+        if not set(msg.self_shares) <= set(self._survivors):
+            raise ProtocolError(f"client {msg.sender} sent self-mask shares of clients that did not survive")
         self._unmask[msg.sender] = dict(msg.shares)
+        self._self_unmask[msg.sender] = dict(msg.self_shares)
 
     # -- deadlines -------------------------------------------------------------------------
 
@@ -161,7 +172,7 @@ class Aggregator:
             raise DropoutError(f"only {len(self._keys)} client(s) advertised keys; a round needs 2")
         self._graph = neighbour_graph(self.config.job_id, self.ident.round, self._keys, self.config.degree)
         self.stage = AggregatorStage.SHARES
-        broadcast = self._msg(KeyBroadcast, keys=dict(self._keys))
+        broadcast = self._msg(KeyBroadcast, keys={c: (*k, self._signatures[c]) for c, k in self._keys.items()})
         return [(c, broadcast) for c in self._keys]
 
     def _close_shares(self) -> list[Outgoing]:
@@ -204,38 +215,62 @@ class Aggregator:
         if not is_connected(self._graph, outcome.survivors):
             raise PrivacyError("the survivors' mask graph is split: unmasking would reveal partial sums")
         self._survivors, self._dropped = outcome.survivors, outcome.dropped
-        if not self._dropped:
-            self._finish({})
-            return []
+        # Always an unmasking stage: the survivors' self-masks come off only with U fixed.
         self.stage = AggregatorStage.UNMASKING
         request = self._msg(UnmaskRequest, dropped=self._dropped)
         return [(c, request) for c in self._survivors]
 
     def _close_unmasking(self) -> list[Outgoing]:
         misbehaving: dict[int, str] = {}
+        inputs = {u: self._recover_input(u, misbehaving) for u in self._survivors}
         masks = {d: self._recover(d, misbehaving) for d in self._dropped}
-        self._finish(masks, misbehaving)
+        self._finish(inputs, masks, misbehaving)
         return []
+
+    def _recover_input(self, owner: int, misbehaving: dict[int, str]) -> FrArray:
+        """y_u = ŷ_u − PRG(b_u) with b_u rebuilt from the survivors' b-shares; the first t shares
+        whose b_u opens ŷ_u to the c_u on the ledger win, and a share off their polynomial is named."""
+        points = sorted((h + 1, s[owner]) for h, s in self._self_unmask.items() if owner in s)
+        t = self._threshold(owner, points, "self-mask seed")
+        committed = self.ledger.submissions(self.config.job_id, self.ident.round)[owner][0]
+        for subset in combinations(points, t):
+            seed = shamir.combine(subset)
+            if seed >= 1 << 248:
+                continue
+            vector = self_mask(self.ident, owner, seed, self._inputs[owner], -1)
+            if self.commit(vector) == committed:
+                self._name_wrong_shares(points, subset, owner, "self-mask seed", misbehaving)
+                return vector
+        raise ProtocolError(f"no {t} of the survivors' shares open client {owner}'s upload to its commitment c_u")
+
+    def _threshold(self, owner: int, points: list[tuple[int, int]], what: str) -> int:
+        t = min(self.config.shamir_threshold, len(self._graph[owner]))
+        if len(points) < t:
+            raise DropoutError(f"only {len(points)} share(s) of client {owner}'s {what} arrived; {t} are needed")
+        return t
+
+    @staticmethod
+    def _name_wrong_shares(points: list[tuple[int, int]], subset: tuple[tuple[int, int], ...], owner: int,
+                           what: str, misbehaving: dict[int, str]) -> None:
+        poly, gf = shamir.interpolate(subset), shamir.field()
+        for x, y in points:
+            if int(poly(gf(x))) != y:
+                misbehaving[x - 1] = f"sent a wrong share of client {owner}'s {what}"
 
     def _recover(self, dropped: int, misbehaving: dict[int, str]) -> FrArray:
         """T_d from the survivors' shares of d's seed; a share that disagrees is named."""
         points = sorted((h + 1, s[dropped]) for h, s in self._unmask.items() if dropped in s)
-        t = min(self.config.shamir_threshold, len(self._graph[dropped]))
-        if len(points) < t:
-            raise DropoutError(f"only {len(points)} share(s) of client {dropped}'s key arrived; {t} are needed")
+        t = self._threshold(dropped, points, "key")
         mask_key = self._keys[dropped][0]
         seed = None
         for subset in combinations(points, t):
             candidate = shamir.combine(subset)
             if candidate < 1 << 248 and raw_public(mask_private_key(candidate)) == mask_key:
-                seed, poly = candidate, shamir.interpolate(subset)
+                seed = candidate
+                self._name_wrong_shares(points, subset, dropped, "key", misbehaving)
                 break
         if seed is None:
             raise ProtocolError(f"no {t} of the survivors' shares rebuild client {dropped}'s mask key")
-        gf = shamir.field()
-        for x, y in points:
-            if int(poly(gf(x))) != y:
-                misbehaving[x - 1] = f"sent a wrong share of client {dropped}'s key"
         partners = self._graph[dropped] & set(self._members)
         mask = total_mask(self.ident, dropped, mask_private_key(seed), partners,
                           {v: k[0] for v, k in self._keys.items()})
@@ -244,10 +279,11 @@ class Aggregator:
             raise ProtocolError(f"client {dropped}'s rebuilt total mask does not match its commitment e_u")
         return mask
 
-    def _finish(self, masks: dict[int, FrArray], misbehaving: dict[int, str] | None = None) -> None:
+    def _finish(self, inputs: dict[int, FrArray], masks: dict[int, FrArray],
+                misbehaving: dict[int, str] | None = None) -> None:
         total = FrArray.zeros(self.config.n_elements)
         for u in self._survivors:
-            total = total + self._inputs[u]
+            total = total + inputs[u]
         for mask in masks.values():
             total = total + mask
         posted = self.ledger.submissions(self.config.job_id, self.ident.round)
@@ -255,7 +291,7 @@ class Aggregator:
             config=self.config, round=self.ident.round, aggregate=total,
             total_weight=sum(posted[u][1] for u in self._survivors),
             survivors=self._survivors, dropped=self._dropped,
-            inputs={**{u: self._inputs[u] for u in self._survivors}, **masks},
+            inputs={**inputs, **masks},
             misbehaving=misbehaving or {},
         )
         self.stage = AggregatorStage.DONE

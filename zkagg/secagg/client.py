@@ -9,6 +9,17 @@ Stages and the message that moves each one on (TRANSITIONS):
 A handler checks the whole message against the client's state and the ledger before it changes
 anything, so a bad message raises a named error and leaves the client where it was.
 The client writes its commitments to the ledger itself: the aggregator cannot hide or alter them.
+
+Two defences against a malicious aggregator (DESIGN.md "Threat model"):
+
+- Authenticated keys: the client signs its KeyAdvert with the identity the ledger enrolled for its
+  slot, and checks every key of the KeyBroadcast against the ledger's enrollment before it
+  encrypts a share to it (KeyAuthenticationError otherwise; nothing is sent).
+- Double masking (Bonawitz et al.): besides its mask seed the client Shamir-shares a self-mask
+  seed b_u and uploads ŷ_u = y_u + PRG(b_u). Only after the ledger has fixed U and D does it
+  release, per neighbour, the b-share if the neighbour is in U or the mask-seed share if it is in
+  D — never both for one client — so no opening of an honest input exists before every
+  commitment is fixed, and the ledger, not the aggregator, decides which opening is made.
 """
 
 from __future__ import annotations
@@ -20,13 +31,21 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from ..bn254.field import FrArray
-from ..errors import PrivacyError, ProtocolError, ShareError
+from ..errors import KeyAuthenticationError, PrivacyError, ProtocolError, ShareError
+from ..identity import Signer, advert_payload, verify
 from ..ledger import Ledger
-from . import shamir
+from . import prg, shamir
 from .config import SecAggConfig
 from .encoding import Layout, Update, encode
 from .graph import is_connected, neighbour_graph
-from .keys import decrypt_share, encrypt_share, mask_private_key, new_mask_seed, raw_public
+from .keys import (
+    decrypt_shares,
+    encrypt_shares,
+    mask_private_key,
+    new_mask_seed,
+    raw_public,
+    self_mask_seed,
+)
 from .messages import (
     AGGREGATOR,
     InputRequest,
@@ -58,21 +77,24 @@ class Client:
 
     def __init__(self, config: SecAggConfig, ledger: Ledger, client_id: int, round: int,
                  update: Update, weight: int, *, layout: Layout | None = None,
-                 commit: Commit = default_commit) -> None:
+                 commit: Commit = default_commit, signer: Signer | None = None) -> None:
         if not 0 <= client_id < config.n_clients:
             raise ProtocolError(f"client id {client_id} is not a slot of this job")
         self.id, self.ledger, self.commit = client_id, ledger, commit
         self.ident = RoundId(config, round)
         self.weight = weight
         self._packed = encode(update, weight, config, layout)
+        self.signer = _signer(ledger, config.job_id, client_id, signer)
         self.stage = ClientStage.NEW
         self._seed = new_mask_seed()
+        self._self_seed = new_mask_seed()
         self._mask_key = mask_private_key(self._seed)
         self._share_key = X25519PrivateKey.generate()
         self._keys: dict[int, tuple[bytes, bytes]] = {}
         self._neighbours: frozenset[int] = frozenset()
         self._graph: dict[int, frozenset[int]] = {}
-        self._held: dict[int, int] = {}  # shares of neighbours' seeds, by owner
+        # shares of neighbours' (mask seed, self-mask seed), by owner
+        self._held: dict[int, tuple[int, int]] = {}
         self._mask: FrArray | None = None
         self._attempt = -1
 
@@ -88,6 +110,7 @@ class Client:
             "stage": self.stage.value, "round": self.ident.round, "slot": self.id,
             "weight": self.weight, "attempt": self._attempt,
             "seed": self._seed.to_bytes(32, "big"),
+            "self_seed": self._self_seed.to_bytes(32, "big"),
             "share_key": self._share_key.private_bytes_raw(),
             "packed": self._packed.to_bytes(),
             "mask": self._mask.to_bytes() if self._mask is not None else b"",
@@ -95,26 +118,30 @@ class Client:
             "keys.mask": [self._keys[c][0] for c in ids],
             "keys.share": [self._keys[c][1] for c in ids],
             "held.ids": held,
-            "held.shares": [self._held[c].to_bytes(32, "big") for c in held],
+            "held.shares": [self._held[c][0].to_bytes(32, "big") + self._held[c][1].to_bytes(32, "big")
+                            for c in held],
         }
 
     @classmethod
     def restore(cls, state: Mapping[str, Any], config: SecAggConfig, ledger: Ledger, *,
-                commit: Commit = default_commit) -> Client:
+                commit: Commit = default_commit, signer: Signer | None = None) -> Client:
         """The client `state()` described, for this job's config and ledger."""
         client = cls.__new__(cls)
         client.id, client.ledger, client.commit = state["slot"], ledger, commit
+        client.signer = _signer(ledger, config.job_id, client.id, signer)
         client.ident = RoundId(config, state["round"])
         client.weight, client.stage = state["weight"], ClientStage(state["stage"])
         client._packed = FrArray.from_bytes(state["packed"])
         client._seed = int.from_bytes(state["seed"], "big")
+        client._self_seed = int.from_bytes(state["self_seed"], "big")
         client._mask_key = mask_private_key(client._seed)
         client._share_key = X25519PrivateKey.from_private_bytes(state["share_key"])
         client._keys = {c: (m, k) for c, m, k in zip(state["keys.ids"], state["keys.mask"], state["keys.share"])}
         client._graph = (neighbour_graph(config.job_id, state["round"], client._keys, config.degree)
                          if client._keys else {})
         client._neighbours = client._graph.get(client.id, frozenset())
-        client._held = {c: int.from_bytes(b, "big") for c, b in zip(state["held.ids"], state["held.shares"])}
+        client._held = {c: (int.from_bytes(b[:32], "big"), int.from_bytes(b[32:], "big"))
+                        for c, b in zip(state["held.ids"], state["held.shares"])}
         client._mask = FrArray.from_bytes(state["mask"]) if state["mask"] else None
         client._attempt = state["attempt"]
         return client
@@ -125,9 +152,13 @@ class Client:
     def start(self) -> list[Message]:
         if self.stage is not ClientStage.NEW:
             raise ProtocolError(f"client {self.id} already started")
+        mask_key, share_key = raw_public(self._mask_key), raw_public(self._share_key)
+        if self.ledger.identity(self.config.job_id, self.id) != self.signer.identity:
+            raise KeyAuthenticationError(self.id, "this client's signer is not the identity the ledger enrolled")
+        signature = self.signer.sign(advert_payload(self.config.job_id, self.ident.round, self.id,
+                                                    mask_key, share_key))
         self.stage = ClientStage.ADVERTISED
-        return [self._msg(KeyAdvert, mask_key=raw_public(self._mask_key),
-                          share_key=raw_public(self._share_key))]
+        return [self._msg(KeyAdvert, mask_key=mask_key, share_key=share_key, signature=signature)]
 
     def handle(self, msg: Message) -> list[Message]:
         """Process one message from the aggregator; returns the messages to send back."""
@@ -146,19 +177,25 @@ class Client:
 
     def _on_keys(self, msg: KeyBroadcast) -> list[Message]:
         mine = (raw_public(self._mask_key), raw_public(self._share_key))
-        if msg.keys.get(self.id) != mine:
+        if msg.keys.get(self.id, (b"", b"", b""))[:2] != mine:
             raise ProtocolError(f"client {self.id}: the key broadcast does not carry this client's keys")
         if any(not 0 <= c < self.config.n_clients for c in msg.keys):
             raise ProtocolError("the key broadcast names a client outside the job's slots")
-        graph = neighbour_graph(self.config.job_id, self.ident.round, msg.keys, self.config.degree)
+        # Every key must trace to the identity the ledger enrolled for its slot: a share is never
+        # encrypted to a key the aggregator could have made.
+        for v, (mask_key, share_key, signature) in sorted(msg.keys.items()):
+            check_advert(self.ledger, self.config.job_id, self.ident.round, v, mask_key, share_key, signature)
+        keys = {v: (k[0], k[1]) for v, k in msg.keys.items()}
+        graph = neighbour_graph(self.config.job_id, self.ident.round, keys, self.config.degree)
         neighbours = sorted(graph[self.id])
         t = min(self.config.shamir_threshold, len(neighbours))
-        shares = shamir.split(self._seed, t, [v + 1 for v in neighbours])
+        xs = [v + 1 for v in neighbours]
+        shares = zip(shamir.split(self._seed, t, xs), shamir.split(self._self_seed, t, xs))
         bundle = {
-            v: encrypt_share(self.ident.context, self._share_key, self.id, v, msg.keys[v][1], s)
-            for v, s in zip(neighbours, shares)
+            v: encrypt_shares(self.ident.context, self._share_key, self.id, v, keys[v][1], pair)
+            for v, pair in zip(neighbours, shares)
         }
-        self._keys, self._graph, self._neighbours = dict(msg.keys), graph, graph[self.id]
+        self._keys, self._graph, self._neighbours = keys, graph, graph[self.id]
         return [self._msg(ShareBundle, shares=bundle)]
 
     def _on_delivery(self, msg: ShareDelivery) -> list[Message]:
@@ -166,8 +203,8 @@ class Client:
         for sender, ciphertext in msg.shares.items():
             if sender not in self._neighbours:
                 raise ShareError(sender, f"is not a neighbour of client {self.id}")
-            held[sender] = decrypt_share(self.ident.context, self._share_key, sender, self.id,
-                                         self._keys[sender][1], ciphertext)
+            held[sender] = decrypt_shares(self.ident.context, self._share_key, sender, self.id,
+                                          self._keys[sender][1], ciphertext)
         self._held = held
         return []
 
@@ -194,10 +231,12 @@ class Client:
             raise ProtocolError("masking is not final on the ledger with this client's attempt")
         assert self._mask is not None
         masked = self._packed + self._mask
-        # Commit first, upload after: a vector the aggregator holds always belongs to a survivor.
+        # Commit first, upload after; and upload only ŷ_u = y_u + PRG(b_u): y_u itself can be
+        # opened only once the ledger has fixed every commitment of the round (input independence).
         self.ledger.post_submission(self.config.job_id, self.ident.round, self.id,
                                     self.commit(masked), self.weight)
-        return [self._msg(MaskedInput, vector=masked)]
+        hidden = self_mask(self.ident, self.id, self._self_seed, masked)
+        return [self._msg(MaskedInput, vector=hidden)]
 
     def _on_unmask(self, msg: UnmaskRequest) -> list[Message]:
         outcome = self.ledger.outcome(self.config.job_id, self.ident.round)
@@ -205,10 +244,40 @@ class Client:
             raise ProtocolError("submissions are not closed on the ledger")
         if set(msg.dropped) != set(outcome.dropped):
             raise ProtocolError("the unmask request does not name exactly the ledger's dropped clients")
+        if set(outcome.survivors) & set(outcome.dropped):
+            raise PrivacyError("the ledger names a client both survivor and dropped")
         if not is_connected(self._graph, outcome.survivors):
             raise PrivacyError("the survivors' mask graph is split: unmasking would reveal partial sums")
-        shares = {d: self._held[d] for d in outcome.dropped if d in self._held}
-        return [self._msg(UnmaskShares, shares=shares)]
+        # The ledger's U and D, not the aggregator, choose which share of each neighbour is released.
+        shares = {d: self._held[d][0] for d in outcome.dropped if d in self._held}
+        self_shares = {u: self._held[u][1] for u in outcome.survivors if u in self._held}
+        return [self._msg(UnmaskShares, shares=shares, self_shares=self_shares)]
+
+
+def self_mask(ident: RoundId, owner: int, seed: int, vector: FrArray, sign: int = 1) -> FrArray:
+    """vector + sign · PRG(b_u): the self-mask added before upload (sign −1 removes it)."""
+    return prg.accumulate_masks(vector, [self_mask_seed(ident.context, owner, seed)], [sign])
+
+
+def check_advert(ledger: Ledger, job_id: bytes, round: int, slot: int, mask_key: bytes,
+                 share_key: bytes, signature: bytes) -> None:
+    """KeyAuthenticationError unless the keys are signed by the identity enrolled for `slot`."""
+    identity = ledger.identity(job_id, slot)
+    if identity is None:
+        raise KeyAuthenticationError(slot, "no identity is enrolled for this slot")
+    if not verify(identity, advert_payload(job_id, round, slot, mask_key, share_key), signature):
+        raise KeyAuthenticationError(slot, "not signed by the identity the ledger enrolled (substituted?)")
+
+
+def _signer(ledger: Ledger, job_id: bytes, slot: int, signer: Signer | None) -> Signer:
+    """The given signer, else the one a simulation ledger keeps for the slot."""
+    if signer is not None:
+        return signer
+    found = getattr(ledger, "signer", None)
+    kept = found(job_id, slot) if callable(found) else None
+    if kept is None:
+        raise ProtocolError(f"client {slot}: no signer given and the ledger keeps none for this slot")
+    return kept  # type: ignore[no-any-return]
 
 
 Handler = Callable[[Client, Any], list[Message]]

@@ -22,7 +22,8 @@ from ..errors import InputError, ShareError
 #: a mask seed is 248 bits: below r, so it is one F_r element for Shamir sharing
 SEED_BITS = 248
 SHARE_BYTES = 32
-CIPHERTEXT_BYTES = SHARE_BYTES + 16
+#: one ciphertext carries a neighbour's two shares: of the mask seed and of the self-mask seed b_u
+CIPHERTEXT_BYTES = 2 * SHARE_BYTES + 16
 
 
 @dataclass(frozen=True)
@@ -92,21 +93,33 @@ def _nonce_and_ad(ctx: Context, sender: int, receiver: int) -> tuple[bytes, byte
     return nonce, ad
 
 
-def encrypt_share(ctx: Context, share_key: X25519PrivateKey, sender: int, receiver: int,
-                  receiver_public: bytes, share: int) -> bytes:
+def self_mask_seed(ctx: Context, owner: int, seed: int) -> bytes:
+    """The PRG key of client `owner`'s self-mask PRG(b_u), bound to the job, round and owner."""
+    if not 0 <= seed < 1 << SEED_BITS:
+        raise InputError(f"self-mask seed must be below 2^{SEED_BITS}")
+    return _hkdf(seed.to_bytes(32, "big"), ctx.info(b"self-mask", owner, owner))
+
+
+def encrypt_shares(ctx: Context, share_key: X25519PrivateKey, sender: int, receiver: int,
+                   receiver_public: bytes, shares: tuple[int, int]) -> bytes:
+    """One ciphertext for `receiver` holding the sender's (mask-seed share, self-mask-seed share)."""
     cipher = _share_cipher(ctx, share_key, sender, receiver, receiver_public)
     nonce, ad = _nonce_and_ad(ctx, sender, receiver)
-    return cipher.encrypt(nonce, share.to_bytes(SHARE_BYTES, "big"), ad)
+    plain = b"".join(s.to_bytes(SHARE_BYTES, "big") for s in shares)
+    return cipher.encrypt(nonce, plain, ad)
 
 
-def decrypt_share(ctx: Context, share_key: X25519PrivateKey, sender: int, receiver: int,
-                  sender_public: bytes, ciphertext: bytes) -> int:
-    """The share `sender` encrypted to `receiver`; a forged, altered or misrouted one raises ShareError."""
+def decrypt_shares(ctx: Context, share_key: X25519PrivateKey, sender: int, receiver: int,
+                   sender_public: bytes, ciphertext: bytes) -> tuple[int, int]:
+    """The two shares `sender` encrypted to `receiver`; a forged, altered or misrouted ciphertext
+    raises ShareError."""
     if len(ciphertext) != CIPHERTEXT_BYTES:
         raise ShareError(sender, f"ciphertext has {len(ciphertext)} bytes, expected {CIPHERTEXT_BYTES}")
     cipher = _share_cipher(ctx, share_key, receiver, sender, sender_public)
     nonce, ad = _nonce_and_ad(ctx, sender, receiver)
     try:
-        return int.from_bytes(cipher.decrypt(nonce, ciphertext, ad), "big")
+        plain = cipher.decrypt(nonce, ciphertext, ad)
     except InvalidTag as exc:
         raise ShareError(sender, "authentication failed (forged, altered or misrouted)") from exc
+    mask_share, self_share = plain[:SHARE_BYTES], plain[SHARE_BYTES:]
+    return int.from_bytes(mask_share, "big"), int.from_bytes(self_share, "big")

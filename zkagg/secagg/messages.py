@@ -17,7 +17,7 @@ from ..bn254.field import FrArray
 from ..errors import MessageFormatError, ZkaggError
 
 MAGIC = b"ZKAG"
-VERSION = 1
+VERSION = 2  # 2: signed key adverts, double masking (self-mask shares)
 #: the sender id of messages from the aggregator
 AGGREGATOR = 0xFFFFFFFF
 MAX_ITEMS = 1 << 24
@@ -86,6 +86,8 @@ def _write(w: _Writer, kind: str, v: Any) -> None:
         w.u32(v)
     elif kind == "key":
         w.raw(v)
+    elif kind == "blob":
+        w.blob(v)
     elif kind == "vector":
         w.u32(len(v))
         w.raw(v.to_bytes())
@@ -97,8 +99,9 @@ def _write(w: _Writer, kind: str, v: Any) -> None:
                 w.blob(v[k])
             elif kind == "frs":
                 w.raw(v[k].to_bytes(32, "big"))
-            elif kind == "keypairs":
+            elif kind == "signedkeys":
                 w.raw(v[k][0] + v[k][1])
+                w.blob(v[k][2])
 
 
 def _read(r: _Reader, kind: str) -> Any:
@@ -106,6 +109,8 @@ def _read(r: _Reader, kind: str) -> Any:
         return r.u32()
     if kind == "key":
         return r.take(32)
+    if kind == "blob":
+        return r.blob()
     if kind == "vector":
         return _vector(r)
     if kind == "ids":
@@ -119,7 +124,7 @@ def _read(r: _Reader, kind: str) -> Any:
         elif kind == "frs":
             items.append((k, _fr(r)))
         else:
-            items.append((k, (r.take(32), r.take(32))))
+            items.append((k, (r.take(32), r.take(32), r.blob())))
     _sorted_unique([k for k, _ in items])
     return dict(items)
 
@@ -152,26 +157,29 @@ class Message:
 
 @dataclass(frozen=True)
 class KeyAdvert(Message):
-    """Client → aggregator: this round's public keys (mask key, share-encryption key)."""
+    """Client → aggregator: this round's public keys (mask key, share-encryption key), signed
+    with the identity the ledger enrolled for the sender's slot (see identity.advert_payload)."""
 
     mask_key: bytes
     share_key: bytes
+    signature: bytes
     TAG = 1
-    KINDS = {"mask_key": "key", "share_key": "key"}
+    KINDS = {"mask_key": "key", "share_key": "key", "signature": "blob"}
 
 
 @dataclass(frozen=True)
 class KeyBroadcast(Message):
-    """Aggregator → client: every advertised client's (mask key, share key)."""
+    """Aggregator → client: every advertised client's (mask key, share key, signature)."""
 
-    keys: Mapping[int, tuple[bytes, bytes]]
+    keys: Mapping[int, tuple[bytes, bytes, bytes]]
     TAG = 2
-    KINDS = {"keys": "keypairs"}
+    KINDS = {"keys": "signedkeys"}
 
 
 @dataclass(frozen=True)
 class ShareBundle(Message):
-    """Client → aggregator: one encrypted share of the sender's mask seed per neighbour."""
+    """Client → aggregator: per neighbour, one ciphertext holding its shares of the sender's mask
+    seed and of its self-mask seed b_u."""
 
     shares: Mapping[int, bytes]
     TAG = 3
@@ -208,7 +216,8 @@ class InputRequest(Message):
 
 @dataclass(frozen=True)
 class MaskedInput(Message):
-    """Client → aggregator: y_u = P_u + T_u (its hash and the weight are on the ledger)."""
+    """Client → aggregator: ŷ_u = y_u + PRG(b_u), y_u = P_u + T_u (the hash of y_u and the weight
+    are on the ledger). The self-mask hides y_u until the ledger has fixed U and D."""
 
     vector: FrArray
     TAG = 7
@@ -217,7 +226,8 @@ class MaskedInput(Message):
 
 @dataclass(frozen=True)
 class UnmaskRequest(Message):
-    """Aggregator → survivor: send your shares of these dropped clients' mask seeds."""
+    """Aggregator → survivor: the ledger closed submissions with these dropped clients; send the
+    shares the ledger's U and D call for."""
 
     dropped: tuple[int, ...]
     TAG = 8
@@ -226,11 +236,13 @@ class UnmaskRequest(Message):
 
 @dataclass(frozen=True)
 class UnmaskShares(Message):
-    """Survivor → aggregator: its decrypted shares, by dropped client."""
+    """Survivor → aggregator: its shares of the mask seeds of dropped clients (`shares`) and of
+    the self-mask seeds of surviving clients (`self_shares`), never both for one client."""
 
     shares: Mapping[int, int]
+    self_shares: Mapping[int, int]
     TAG = 9
-    KINDS = {"shares": "frs"}
+    KINDS = {"shares": "frs", "self_shares": "frs"}
 
 
 MESSAGE_TYPES: dict[int, type[Message]] = {

@@ -70,22 +70,31 @@ def simulate_round(config: SecAggConfig, updates: Mapping[int, tuple[Update, int
     def drop(point: DropPoint) -> None:
         net.alive -= {c for c, p in dropouts.items() if p is point}
 
+    def close() -> list[Outgoing]:
+        # A ledger with fair deadlines closes a phase early only once every member acted: when
+        # someone vanished, the simulation waits for the deadline, as a real aggregator would.
+        if aggregator.stage in (AggregatorStage.MASKING, AggregatorStage.INPUTS):
+            wait = getattr(ledger, "wait_for_deadline", None)
+            if wait is not None:
+                wait(config.job_id, round)
+        return aggregator.close()
+
     for c in sorted(clients):
         net.send_to_aggregator(clients[c].start())
     drop(DropPoint.BEFORE_SHARES)
-    net.deliver(aggregator.close())  # key broadcast → share bundles
+    net.deliver(close())  # key broadcast → share bundles
     drop(DropPoint.AFTER_SHARES)
-    net.deliver(aggregator.close())  # share deliveries and the first mask set → mask commitments
+    net.deliver(close())  # share deliveries and the first mask set → mask commitments
     while aggregator.stage is AggregatorStage.MASKING:
-        outgoing = aggregator.close()  # a retry with a smaller mask set, or the input requests
+        outgoing = close()  # a retry with a smaller mask set, or the input requests
         if aggregator.stage is AggregatorStage.INPUTS:
             drop(DropPoint.AFTER_MASK_COMMITMENT)
         withhold = frozenset(c for c, p in dropouts.items() if p is DropPoint.BEFORE_UPLOAD)
         net.deliver(outgoing, withhold_uploads=withhold)
     drop(DropPoint.BEFORE_UPLOAD)
     drop(DropPoint.DURING_UNMASKING)
-    net.deliver(aggregator.close())  # submissions close → unmask requests → shares
+    net.deliver(close())  # submissions close → unmask requests → shares
     if aggregator.stage is AggregatorStage.UNMASKING:
-        aggregator.close()
+        close()
     assert aggregator.result is not None
     return aggregator.result
