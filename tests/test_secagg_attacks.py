@@ -45,6 +45,7 @@ from zkagg.secagg.keys import decrypt_shares, mask_private_key, raw_public
 from zkagg.secagg.messages import (
     KeyBroadcast,
     MaskedInput,
+    MaskSetNotice,
     Message,
     ShareBundle,
     ShareDelivery,
@@ -378,3 +379,71 @@ def test_round_numbers_cannot_run_out() -> None:
     ledger.post_mask_set(job_id, 3, 0, (0, 1))  # a few numbers may be skipped
     with pytest.raises(LedgerError, match="WrongRound"):
         ledger.post_mask_set(job_id, 1, 0, (0, 1))  # never reused
+
+
+# ---- a partial key broadcast -------------------------------------------------------------------------
+
+
+def run_partial_view() -> tuple[Aggregator, dict[int, Client], dict[int, tuple[np.ndarray, int]], Exception | None]:
+    """The aggregator leaves client 2's (genuine, signed) keys out of client 0's broadcast, then
+    posts a mask set with everyone."""
+    config, ledger, clients, agg, updates = setup(seed=2)
+    for c in sorted(clients):
+        send(agg, clients[c].start())
+    for c, msg in agg.close():
+        if c == 0:
+            msg = KeyBroadcast(job_id=msg.job_id, round=0, sender=msg.sender,
+                               keys={v: k for v, k in msg.keys.items() if v != 2})
+        bundle = clients[c].handle(wire(msg))
+        agg._bundles[c] = dict(bundle[0].shares)  # the aggregator takes every bundle as it is
+    refused: Exception | None = None
+    outgoing = agg.close()
+    while agg.stage is not AggregatorStage.DONE:
+        for c, msg in outgoing:
+            if isinstance(msg, ShareDelivery) and c == 0:  # hide client 2 from client 0 here too
+                msg = ShareDelivery(job_id=msg.job_id, round=0, sender=msg.sender,
+                                    shares={v: x for v, x in msg.shares.items() if v != 2})
+            try:
+                send(agg, clients[c].handle(wire(msg)))
+            except ProtocolError as err:
+                refused = refused or err
+        outgoing = agg.close()
+    return agg, clients, updates, refused
+
+
+def test_a_partial_key_broadcast_is_refused_when_the_mask_set_shows_it() -> None:
+    agg, clients, updates, refused = run_partial_view()
+    assert refused is not None and "never shown" in str(refused)
+    result = agg.result
+    assert result is not None and 0 not in result.survivors  # the round went on without client 0
+    config = agg.config
+    expected = FrArray.zeros(config.n_elements)
+    for c in result.survivors:
+        expected = expected + encode_update(*updates[c], config)
+    assert result.aggregate == expected
+
+
+def test_a_partial_key_broadcast_corrupts_the_round_without_the_check() -> None:
+    """Negative control: without the check client 0 masks with a different neighbour set, the
+    masks do not cancel, and the round's aggregate is not the survivors' sum."""
+    original = client_module.Client._on_mask_set
+
+    def unchecked(self: Client, msg: Message) -> list[Message]:
+        keys = self._keys
+        self._keys = {**keys, **{v: keys.get(v, (b"", b"")) for v in msg.members}}  # type: ignore[attr-defined]
+        try:
+            return original(self, msg)
+        finally:
+            self._keys = keys
+
+    key = (ClientStage.DELIVERED, MaskSetNotice)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(client_module.TRANSITIONS, key, (unchecked, ClientStage.COMMITTED))
+        agg, _, updates, refused = run_partial_view()
+    assert refused is None or "never shown" not in str(refused)
+    result = agg.result
+    assert result is not None and result.survivors == (0, 1, 2, 3)
+    expected = FrArray.zeros(agg.config.n_elements)
+    for c in result.survivors:
+        expected = expected + encode_update(*updates[c], agg.config)
+    assert result.aggregate != expected

@@ -157,13 +157,29 @@ def unmask_s(d: int, n: int, dropped: int) -> float:
     net.deliver(agg.close())
     out = agg.close()
     assert agg.stage is AggregatorStage.INPUTS
-    net.alive -= set(range(dropped))  # ids are not graph positions: these are scattered on the ring
+    net.alive -= _recoverable_dropouts(agg._graph, config.shamir_threshold, dropped)
     net.deliver(out)
     t0 = time.perf_counter()
     net.deliver(agg.close())  # unmask requests are answered in-process; their client time is included
     agg.close()  # every survivor's self mask comes off, every dropped client's masks are rebuilt
     assert agg.result is not None and len(agg.result.dropped) == dropped
     return time.perf_counter() - t0
+
+
+def _recoverable_dropouts(graph: dict[int, frozenset[int]], t: int, count: int) -> set[int]:
+    """`count` clients to drop such that every client keeps t answering neighbours (double
+    masking needs shares of every survivor's self-mask seed as well as of every dropped
+    client's mask seed); taken greedily in id order, which is scattered on the ring."""
+    gone: set[int] = set()
+    for c in sorted(graph):
+        if len(gone) == count:
+            break
+        trial = gone | {c}
+        if all(len(graph[o] - trial) >= min(t, len(graph[o])) for o in graph):
+            gone = trial
+    if len(gone) < count:
+        raise RuntimeError(f"no {count} clients can drop with every one recoverable")
+    return gone
 
 
 def run(quick: bool = False) -> dict[str, Any]:

@@ -216,6 +216,12 @@ class Client:
             raise ProtocolError(f"mask set attempt {msg.attempt} is not newer than {self._attempt}")
         if self.id not in msg.members:
             raise ProtocolError(f"client {self.id} is not in the mask set")
+        unseen = sorted(set(msg.members) - set(self._keys))
+        if unseen:
+            # the aggregator showed this client a partial key set: its neighbour graph would differ
+            # from the others' and their pairwise masks would not cancel
+            raise ProtocolError(f"the ledger's mask set names clients {unseen} whose keys client "
+                                f"{self.id} was never shown")
         partners = self._neighbours & set(msg.members)
         if not partners:
             raise PrivacyError(f"client {self.id} has no mask partner in the mask set: its input would be exposed")
