@@ -53,10 +53,19 @@ def test_demo_on_a_node_by_url(tmp_path: Path, capsys: pytest.CaptureFixture[str
     result = json.loads(out.read_text())
     assert result["audit_ok"] and result["ledger"].startswith("node at http://127.0.0.1:")
     assert result["rounds"][0]["dropped"] == [5] and result["rounds"][0]["gas"] > 0
-    # the printed address and job id are enough for the auditor, whose round numbers are the demo's
+    # the printed command (address, job id, the models' store) is enough for the auditor, whose
+    # round numbers are the demo's
+    assert result["store"] == str(tmp_path / "zkagg-demo-store")
+    shown = capsys.readouterr().out
+    command = re.search(r"audit again: (zkagg audit .*)", " ".join(shown.split()))
+    assert command and f"--store {result['store']}" in command.group(1)
     assert main(["audit", "--rpc", result["rpc"], "--ledger", result["ledger_address"],
-                 "--job", result["job_id"]]) == 0
-    assert "round 0: accepted" in capsys.readouterr().out
+                 "--job", result["job_id"], "--store", result["store"]]) == 0
+    audited = capsys.readouterr().out
+    assert "round 0: accepted" in audited and "stored model matches" in audited
+    # without the models the auditor cannot check the job's empty commitment: not a pass
+    assert main(["audit", "--rpc", result["rpc"], "--ledger", result["ledger_address"],
+                 "--job", result["job_id"]]) == 1
 
 
 def test_demo_ledger_errors_are_clear(capsys: pytest.CaptureFixture[str]) -> None:

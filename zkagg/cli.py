@@ -146,6 +146,18 @@ def _progress(text: str) -> None:
     print(f"zkagg: waiting: {text}", file=sys.stderr, flush=True)
 
 
+def _store_folder(option: str, path: str) -> Path:
+    """A folder a content store can write to: made if missing (its parent must exist)."""
+    folder = output_path(option, path) if not Path(path).is_dir() else Path(path)
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as err:
+        raise CommandLineError(f"{option}: cannot make the folder {path!r}: {err.strerror or err}") from None
+    if not os.access(folder, os.W_OK):
+        raise CommandLineError(f"{option}: {path!r} is not writable")
+    return folder
+
+
 # ---- commands ---------------------------------------------------------------------------------
 
 def _bench(args: argparse.Namespace) -> int:
@@ -198,6 +210,13 @@ def _demo(args: argparse.Namespace) -> int:
     output_path("--plot", args.plot, (".png", ".pdf", ".svg"))
     if args.rpc and args.ledger != "chain":
         raise CommandLineError("--rpc needs the chain ledger (--ledger chain)")
+    # the models go beside the plot unless --store names a folder; a node outlives the run, and
+    # then `zkagg audit --store` checks the stored models against the chain later
+    store_dir = args.store or (str(Path(args.plot).parent / "zkagg-demo-store") if args.rpc else None)
+    if args.store is not None and args.ledger != "chain":
+        raise CommandLineError("--store needs the chain ledger (--ledger chain)")
+    if store_dir is not None:
+        _store_folder("--store", store_dir)
 
     from rich.console import Console
 
@@ -207,7 +226,7 @@ def _demo(args: argparse.Namespace) -> int:
     console = Console()
     with report.progress(console, config) as events:
         result = demo.run(config, ledger=args.ledger, rpc=args.rpc, events=events,
-                          timeouts=_timeouts(args))
+                          timeouts=_timeouts(args), store_dir=store_dir)
     console.print(report.table(result))
     for line in result.audit_lines:
         console.print(line, highlight=False)
@@ -320,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "memory: the in-memory ledger")
     demo.add_argument("--rpc", metavar="URL", type=_url, help="a JSON-RPC node for the chain ledger "
                       "(default: the embedded EVM)")
+    demo.add_argument("--store", metavar="DIR", help="folder of the content store the published "
+                      "models go to (default with --rpc: zkagg-demo-store beside the plot; "
+                      "otherwise in memory)")
     _chain_options(demo)
     demo.set_defaults(func=_demo)
 

@@ -109,6 +109,7 @@ class DemoResult:
     job_id: str = ""  # 0x + 64 hex digits
     ledger_address: str | None = None  # the JobLedger contract, on a chain
     rpc: str | None = None  # the node it lives on (None: the embedded EVM, gone after the run)
+    store_dir: str | None = None  # the folder of the stored models (None: kept in memory)
 
     @property
     def final_accuracy(self) -> float:
@@ -127,17 +128,19 @@ class DemoResult:
             "setup_s": self.setup_s, "total_s": self.total_s, "config": asdict(self.config),
             "audit": self.audit_lines, "job_id": self.job_id,
             "ledger_address": self.ledger_address, "rpc": self.rpc,
+            "store": self.store_dir,
         }
 
 
 def run(config: DemoConfig, *, ledger: str = "chain", rpc: str | None = None,
         events: Events | None = None, timeouts: Any = None,
-        ptau: PtauSource | None = None) -> DemoResult:
+        ptau: PtauSource | None = None, store_dir: str | None = None) -> DemoResult:
     """Run the demo (needs torch and scikit-learn) and return its figures. `ledger`: "chain" (the
     contracts on the embedded EVM, or on the JSON-RPC node at `rpc`, whose requests are bounded
     by `timeouts`, a zkagg.chain.transport.Timeouts) or "memory". `ptau`: a contributed powers
     of tau (e.g. a public ceremony's prepared .ptau) the job's keys are derived from; without it
-    the demo uses a single-party setup, named as such (demo only)."""
+    the demo uses a single-party setup, named as such (demo only). `store_dir`: the folder the
+    published models are stored in on a chain, so `zkagg audit --store` can check them later."""
     try:
         import sklearn  # noqa: F401
 
@@ -147,7 +150,8 @@ def run(config: DemoConfig, *, ledger: str = "chain", rpc: str | None = None,
                          "install zkagg with its demo extra") from None
 
     events = events or Events()
-    chosen = DemoLedger.choose(ledger, rpc, timeouts=timeouts, progress=events.waiting)
+    chosen = DemoLedger.choose(ledger, rpc, timeouts=timeouts, progress=events.waiting,
+                               store_dir=store_dir)
     with training.one_thread():
         return _run(config, chosen, events, ptau)
 
@@ -211,5 +215,6 @@ def _run(config: DemoConfig, ledger: DemoLedger, events: Events, ptau: PtauSourc
         setup_s=setup_s, initial_accuracy=training.accuracy(model, initial, fed.test), rows=rows,
         audit_ok=audit_ok, total_s=time.perf_counter() - started, audit_lines=ledger.audit_lines,
         job_id="0x" + job.job_id.hex(), ledger_address=ledger.address(job), rpc=ledger.rpc,
+        store_dir=ledger.store_dir,
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
@@ -39,12 +40,14 @@ class DemoLedger:
     store: Any = None  # zkagg.chain.store.ContentStore, on a chain
     audit_lines: list[str] = field(default_factory=list)
     rpc: str | None = None  # the node's URL (None: embedded EVM or memory)
+    store_dir: str | None = None  # the folder of the content store (None: kept in memory)
 
     @classmethod
     def choose(cls, kind: str = "chain", rpc: str | None = None, *, timeouts: Any = None,
-               progress: Any = None) -> DemoLedger:
+               progress: Any = None, store_dir: str | None = None) -> DemoLedger:
         """`chain`: the contracts on the embedded EVM, or on the node at `rpc` (requests bounded by
-        `timeouts`, `progress` told while waiting); `memory`: MemoryLedger."""
+        `timeouts`, `progress` told while waiting), the published models in a content store in
+        the folder `store_dir` (in memory if None); `memory`: MemoryLedger."""
         if kind not in KINDS:
             raise InputError(f"ledger must be one of {KINDS}, not {kind!r}")
         if kind == "memory":
@@ -53,12 +56,14 @@ class DemoLedger:
             return cls(MemoryLedger(), "in-memory ledger")
         from ..chain.client import Chain
         from ..chain.ledger import ChainLedger
-        from ..chain.store import ContentStore
+        from ..chain.store import ContentStore, DirectoryStore
 
+        blobs = _Blobs() if store_dir is None else DirectoryStore(Path(store_dir))
         chain = Chain.embedded() if rpc is None else Chain.connect(rpc, timeouts=timeouts, progress=progress)
         name = "embedded EVM" if rpc is None else f"node at {rpc}"
         # the factory deploys the ledger and the job's verifier once the job's key exists
-        return cls(partial(ChainLedger.create, chain), name, chain, ContentStore(_Blobs()), rpc=rpc)
+        return cls(partial(ChainLedger.create, chain), name, chain, ContentStore(blobs), rpc=rpc,
+                   store_dir=store_dir)
 
     def address(self, job: Job) -> str | None:
         """The job's JobLedger contract address, on a chain."""

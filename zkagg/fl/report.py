@@ -81,8 +81,9 @@ def ledger_lines(result: DemoResult) -> list[str]:
     if result.ledger_address:
         lines.append(f"ledger: {result.ledger_address} ({result.rpc or 'embedded EVM, gone after the run'})")
     if result.ledger_address and result.rpc:
+        store = f" --store {result.store_dir}" if result.store_dir else ""
         lines.append(f"audit again: zkagg audit --rpc {result.rpc} --ledger {result.ledger_address} "
-                     f"--job {result.job_id}")
+                     f"--job {result.job_id}{store}")
     return lines
 
 
