@@ -3,8 +3,10 @@
     client_app = ClientApp(client_fn=client_fn, mods=[zkagg_mod(ledger)])
 
 A round is several TRAIN messages from `ZkaggWorkflow`. The first one carries the strategy's fit
-instructions and the job's parameters: the mod calls the user's unmodified train function with
-them, encodes the returned parameters (weight: the number of examples) into a new `Client` with
+instructions (inside zkagg's records: a ClientApp without this mod finds none and fails before it
+trains, see `train_io`) and the job's parameters: the mod calls the user's unmodified train
+function with them (a legacy `client_fn` client or a Message-API `@app.train` function), checks
+the update like `zkagg.fl.Job` does (`checks`), encodes the returned parameters (weight: the number of examples) into a new `Client` with
 fresh round keys, and answers with the client's key advertisement. Every later message carries
 zkagg protocol messages for the client; the mod answers with the client's replies. The client
 posts its own commitments to the ledger; the server never receives the update in the clear, nor
@@ -20,13 +22,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flwr.app import ConfigRecord, Context, Message, MessageType, RecordDict
-from flwr.common import Code, parameters_to_ndarrays
-from flwr.compat.common import recorddict_compat as compat
 
 from ..errors import InputError, ProtocolError
 from ..ledger import Ledger
 from ..secagg.client import Client, ClientStage
 from ..secagg.encoding import Layout
+from .checks import check_node_update, check_weight_of_node
 from .ledger import check_ledger
 from .records import (
     JOB_RECORD,
@@ -39,6 +40,7 @@ from .records import (
     save_client,
     unpack_messages,
 )
+from .train_io import instructions, train_message, train_result
 
 #: the node's client state between two messages of a round, in its Context state
 CLIENT_RECORD = "zkagg.client"
@@ -101,19 +103,15 @@ class ZkaggMod:
                 raise ProtocolError(f"round {round} is not after this node's last round {record_int(pinned, 'round')}")
         ctxt.state.config_records[JOB_RECORD] = ConfigRecord({**job_to_record(job), "slot": slot, "round": round})
 
-        reply = call_next(msg, ctxt)
-        if reply.has_error():
-            raise ProtocolError(f"the train function failed: {reply.error.reason}")
-        fitres = compat.recorddict_to_fitres(reply.content, keep_input=True)
-        if fitres.status.code != Code.OK:
-            raise ProtocolError(f"the train function failed: {fitres.status.message}")
-        fitins = compat.recorddict_to_fitins(msg.content, keep_input=True)
-        layout = Layout.of(as_named_arrays(parameters_to_ndarrays(fitins.parameters)))
+        arrays, config = instructions(msg.content)
+        layout = Layout.of(as_named_arrays(arrays))
         if layout.size != job.config.model_length:
             raise InputError(f"the global model has {layout.size} values, the job {job.config.model_length}")
-        update = as_named_arrays(parameters_to_ndarrays(fitres.parameters))
-        return Client(job.config, self._ledger(ctxt), slot, round, update, fitres.num_examples,
-                      layout=layout, commit=job.commit)
+        result = train_result(call_next(train_message(msg, arrays, config), ctxt))
+        weight = check_weight_of_node(result.num_examples, job.config)
+        flat = check_node_update(layout, job.config, as_named_arrays(result.arrays),
+                                 clip=record.get("clip_updates") is True)
+        return Client(job.config, self._ledger(ctxt), slot, round, flat, weight, commit=job.commit)
 
     def _restore(self, ctxt: Context) -> Client:
         pinned = ctxt.state.config_records.get(JOB_RECORD)
