@@ -35,7 +35,8 @@ from flwr.serverapp import Grid
 from ..aggregation import AggregationJob, RoundProof, prove_round
 from ..ceremony.job_keys import PtauSource, check_key_sources, job_proving_key
 from ..ceremony.zkey import Zkey
-from ..errors import DropoutError, InputError, ProtocolError, ZkaggError, check_int
+from ..chain.store import ContentStore, Model
+from ..errors import DropoutError, InputError, LedgerError, ProtocolError, ZkaggError, check_int
 from ..fl.job import LedgerFactory, open_ledger
 from ..groth16 import ProvingKey
 from ..ledger import Ledger
@@ -68,7 +69,8 @@ class ZkaggWorkflow:
     may be sampled needs one: more nodes than slots is refused at the first round). ledger: the
     ledger the clients use too, or a factory `(aggregation_job, verifying_key) -> Ledger` such as
     `functools.partial(ChainLedger.create, chain)`, as for `zkagg.fl.Job`; the workflow opens the
-    job on it at the first round (`self.ledger` is then the opened ledger). `clip_updates`: as
+    job on it at the first round (`self.ledger` is then the opened ledger). `store`: a
+    ContentStore that receives every accepted model (what `zkagg audit --store` checks). `clip_updates`: as
     for Job, values outside the clip range are refused by the client's mod (BudgetError naming
     the tensor) unless True, which clips them with a warning naming the tensor. The other
     parameters are the job's (see SecAggConfig and AggregationJob; without a chunk_len, chunks
@@ -81,7 +83,8 @@ class ZkaggWorkflow:
                  max_weight: int = 1 << 16, neighbours: int = 10, threshold: int | None = None,
                  chunk_len: int | None = None, job_id: bytes | None = None, timeout: float | None = None,
                  ptau: PtauSource | None = None, proving_key: ProvingKey | Zkey | None = None,
-                 setup: str | None = None, clip_updates: bool = False) -> None:
+                 setup: str | None = None, clip_updates: bool = False,
+                 store: ContentStore | None = None) -> None:
         self.job_id = job_id if job_id is not None else secrets.token_bytes(32)
         self.quantization = quantization if quantization is not None else Quantization()
         if not isinstance(self.quantization, Quantization):
@@ -100,6 +103,9 @@ class ZkaggWorkflow:
         if not isinstance(clip_updates, bool):
             raise InputError(f"clip_updates must be True or False, not {clip_updates!r}")
         self.clip_updates = clip_updates
+        if store is not None and not isinstance(store, ContentStore):
+            raise InputError("store must be a zkagg.chain.store.ContentStore")
+        self.store = store
         if hasattr(ledger, "open_job") or not callable(ledger):
             check_ledger(ledger)
         self._ledger_source: Ledger | LedgerFactory = ledger
@@ -197,6 +203,8 @@ class ZkaggWorkflow:
         proving = time.perf_counter()
         record = self._prove(job, aggregator.result, layout)
         self.rounds[round] = record
+        if self.store is not None:
+            self._store_model(job, record)
         log.info("zkagg: round %d proved in %.1f s and accepted by the ledger (%d survivors, %d dropped, "
                  "model hash %s)", round, time.perf_counter() - proving, len(record.survivors),
                  len(record.dropped), record.model_hash.hex()[:16])
@@ -257,6 +265,12 @@ class ZkaggWorkflow:
             failures[nodes[slot]] = DropoutError(f"node {nodes[slot]} did not answer")
             self.failures[round][nodes[slot]] = str(failures[nodes[slot]])
             del nodes[slot]
+
+    def _store_model(self, job: AggregationJob, record: RoundRecord) -> None:
+        proof = record.proof
+        digest = self.store.put_model(Model(proof.aggregate, proof.total_weight, job.chunk_len))  # type: ignore[union-attr]
+        if digest != record.model_hash:
+            raise LedgerError(f"round {record.round}: the stored model's hash is not the ledger's")
 
     def _wait_for_deadline(self, job: AggregationJob, round: int, aggregator: Aggregator) -> None:
         """A ledger with fair deadlines (the contract) closes a phase early only once every member
