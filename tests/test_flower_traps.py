@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("flwr")
 
-from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict  # noqa: E402
+from flwr.app import Array, ArrayRecord, Context, Message, MetricRecord, RecordDict  # noqa: E402
 from flwr.clientapp import ClientApp  # noqa: E402
 from flwr.common import ndarrays_to_parameters  # noqa: E402
 from flwr.server import LegacyContext, ServerConfig  # noqa: E402
@@ -216,3 +216,31 @@ def test_rounds_are_logged_through_flowers_logger(caplog: pytest.LogCaptureFixtu
     lines = [r.getMessage() for r in caplog.records]
     assert any("setup done" in line for line in lines)
     assert any(line.startswith("zkagg: round 1 proved in") and "accepted" in line for line in lines)
+
+
+@pytest.mark.parametrize("strategy_name", ["FedAvg", "FedAdam"])
+def test_message_api_strategies_train_on_the_proved_mean(strategy_name: str) -> None:
+    # before issue 16 every reply errored and the run ended with an empty model
+    from flwr.serverapp import strategy as message_api
+
+    from zkagg.flower import ZkaggGrid
+
+    ledger = MemoryLedger()
+    workflow = ZkaggWorkflow(n_clients=3, ledger=ledger, quantization=Q, max_weight=1000, neighbours=2,
+                             chunk_len=8, setup="insecure_single_party_setup")
+    grid = ZkaggGrid(InProcessGrid(message_api_app(ledger), 3), workflow)
+    strategy = getattr(message_api, strategy_name)(fraction_evaluate=0.0, min_train_nodes=3, min_available_nodes=3)
+    start = ArrayRecord({"w": Array(np.zeros(6)), "b": Array(np.zeros(1))})
+    rounds = 2 if strategy_name == "FedAvg" else 1
+    result = strategy.start(grid=grid, initial_arrays=start, num_rounds=rounds)
+    assert sorted(workflow.rounds) == list(range(1, rounds + 1)) and workflow.halted == {}
+    final = result.arrays.to_numpy_ndarrays()
+    assert list(result.arrays.keys()) == ["w", "b"]
+    if strategy_name == "FedAvg":  # the new global model is exactly the proved mean
+        assert all(np.array_equal(a, b) for a, b in zip(final, workflow.rounds[2].parameters))
+        assert_mean_of(workflow, {1: workflow.rounds[1].parameters}, 2, [0, 1, 2])
+    else:  # Adam's first step from zero goes eta along the sign of the proved mean
+        for got, mean in zip(final, workflow.rounds[1].parameters):
+            assert np.array_equal(np.sign(got), np.sign(mean)) and np.all(np.abs(got) <= strategy.eta + 1e-12)
+    for round, record in workflow.rounds.items():
+        assert ledger.model_hash(workflow.job_id, round) == record.model_hash

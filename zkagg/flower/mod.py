@@ -40,7 +40,7 @@ from .records import (
     save_client,
     unpack_messages,
 )
-from .train_io import instructions, train_message, train_result
+from .train_io import as_arrays, instructions, train_message, train_result
 
 #: the node's client state between two messages of a round, in its Context state
 CLIENT_RECORD = "zkagg.client"
@@ -103,11 +103,11 @@ class ZkaggMod:
                 raise ProtocolError(f"round {round} is not after this node's last round {record_int(pinned, 'round')}")
         ctxt.state.config_records[JOB_RECORD] = ConfigRecord({**job_to_record(job), "slot": slot, "round": round})
 
-        arrays, config = instructions(msg.content)
-        layout = Layout.of(as_named_arrays(arrays))
+        model, config = instructions(msg.content)
+        layout = Layout.of(as_named_arrays(as_arrays(model)))
         if layout.size != job.config.model_length:
             raise InputError(f"the global model has {layout.size} values, the job {job.config.model_length}")
-        result = train_result(call_next(train_message(msg, arrays, config), ctxt))
+        result = train_result(call_next(train_message(msg, model, config), ctxt))
         weight = check_weight_of_node(result.num_examples, job.config)
         flat = check_node_update(layout, job.config, as_named_arrays(result.arrays),
                                  clip=record.get("clip_updates") is True)

@@ -36,24 +36,35 @@ class TrainResult:
     metrics: dict[str, Any]
 
 
-def hidden_instructions(arrays: list[np.ndarray], config: Mapping[str, Any]) -> dict[str, Any]:
-    """The records that carry the global model and train config to the mod (see the module doc)."""
-    return {ARRAYS: ArrayRecord(arrays), CONFIG: ConfigRecord(dict(config))}
+#: a global model: an ArrayRecord (its names kept) or a list of arrays (positional)
+Model = ArrayRecord | list[np.ndarray]
 
 
-def instructions(content: RecordDict) -> tuple[list[np.ndarray], dict[str, Any]]:
+def as_arrays(model: Model) -> list[np.ndarray]:
+    """The model's arrays in order (the order zkagg encodes them in)."""
+    return model.to_numpy_ndarrays() if isinstance(model, ArrayRecord) else list(model)
+
+
+def hidden_instructions(model: Model, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The records that carry the global model (an ArrayRecord keeps its names, e.g. a state_dict's)
+    and train config to the mod (see the module doc)."""
+    record = model if isinstance(model, ArrayRecord) else ArrayRecord(model)
+    return {ARRAYS: record, CONFIG: ConfigRecord(dict(config))}
+
+
+def instructions(content: RecordDict) -> tuple[ArrayRecord, dict[str, Any]]:
     """The global model and config of a round's first message."""
     arrays, config = content.array_records.get(ARRAYS), content.config_records.get(CONFIG)
     if arrays is None or config is None:
         raise MessageFormatError("the round's first zkagg message lacks the model or the train config")
-    return arrays.to_numpy_ndarrays(), dict(config)
+    return arrays, dict(config)
 
 
-def train_message(msg: Message, arrays: list[np.ndarray], config: Mapping[str, Any]) -> Message:
+def train_message(msg: Message, model: ArrayRecord, config: Mapping[str, Any]) -> Message:
     """`msg` with the content the user's train function sees: the model and config in both styles."""
-    content = compat.fitins_to_recorddict(FitIns(ndarrays_to_parameters(arrays), dict(config)),
+    content = compat.fitins_to_recorddict(FitIns(ndarrays_to_parameters(as_arrays(model)), dict(config)),
                                           keep_input=True)
-    content[API_ARRAYS] = ArrayRecord(arrays)
+    content[API_ARRAYS] = model
     content[API_CONFIG] = ConfigRecord(dict(config))
     msg.content = content
     return msg

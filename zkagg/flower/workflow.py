@@ -20,7 +20,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,8 @@ from flwr.serverapp import Grid
 from ..aggregation import AggregationJob, RoundProof, prove_round
 from ..ceremony.job_keys import PtauSource, check_key_sources, job_proving_key
 from ..ceremony.zkey import Zkey
-from ..chain.store import ContentStore, Model
+from ..chain.store import ContentStore
+from ..chain.store import Model as StoredModel
 from ..errors import DropoutError, InputError, LedgerError, ProtocolError, ZkaggError, check_int
 from ..fl.job import LedgerFactory, open_ledger
 from ..groth16 import ProvingKey
@@ -47,7 +48,7 @@ from .checks import log
 from .ledger import check_ledger
 from .mod import as_named_arrays
 from .records import RECORD, job_to_record, pack_messages, unpack_messages
-from .train_io import hidden_instructions
+from .train_io import Model, as_arrays, hidden_instructions
 
 
 @dataclass(frozen=True)
@@ -161,30 +162,51 @@ class ZkaggWorkflow:
         round = int(context.state.config_records[MAIN_CONFIGS_RECORD][Key.CURRENT_ROUND])  # type: ignore[arg-type]
         parameters = compat.arrayrecord_to_parameters(
             context.state.array_records[MAIN_PARAMS_RECORD], keep_input=True)
-        layout = Layout.of(as_named_arrays(parameters_to_ndarrays(parameters)))
         instructions = context.strategy.configure_fit(round, parameters, context.client_manager)
         if not instructions:
             log.info("zkagg: configure_fit selected no clients; round %d skipped", round)
             return
-        if self.job is None:
-            self._check_slots(context.client_manager.num_available())
-        job = self._job_for(layout)
-        nodes = self._assign([proxy.node_id for proxy, _ in instructions])
         proxies = {proxy.node_id: proxy for proxy, _ in instructions}
+        record = self.run_round(grid, round, [(proxy.node_id, parameters_to_ndarrays(fitins.parameters),
+                                               dict(fitins.config)) for proxy, fitins in instructions],
+                                n_nodes=context.client_manager.num_available())
+        if record is None:
+            return
+        survivor = min(n for n, s in self.slots.items() if s in record.survivors and n in proxies)
+        result = FitRes(Status(Code.OK, "zkagg"), ndarrays_to_parameters(record.parameters),
+                        record.proof.total_weight, {})
+        failures = [ProtocolError(reason) for reason in self.failures[round].values()]
+        aggregated, metrics = context.strategy.aggregate_fit(
+            round, [(proxies[survivor], result)], failures)  # type: ignore[arg-type]
+        if aggregated is not None:
+            context.state.array_records[MAIN_PARAMS_RECORD] = compat.parameters_to_arrayrecord(aggregated, True)
+            context.history.add_metrics_distributed_fit(server_round=round, metrics=metrics)
+
+    def run_round(self, grid: Grid, round: int, instructions: Sequence[tuple[int, Model, dict[str, Any]]],
+                  *, n_nodes: int) -> RoundRecord | None:
+        """One proved round over `instructions` ([(node id, global model, train config)]) on `grid`;
+        `n_nodes` is how many nodes may be sampled (more than the job's slots is refused before
+        the setup). Returns the accepted round, or None when it halted (`self.halted[round]`).
+        The legacy `__call__` and the Message-API `ZkaggGrid` both run their rounds here."""
+        if self.job is None:
+            self._check_slots(n_nodes)
+        layout = Layout.of(as_named_arrays(as_arrays(instructions[0][1])))
+        job = self._job_for(layout)
+        nodes = self._assign([node for node, _, _ in instructions])
         failures: dict[int, ZkaggError] = {}
         self.failures[round] = {}
 
         aggregator = Aggregator(job.config, self.ledger, round, commit=job.commit)
         start = {}
-        for proxy, fitins in instructions:
-            if proxy.node_id not in self.slots:
+        for node, arrays, config in instructions:
+            if node not in self.slots:
                 continue
             # the instructions travel inside zkagg's records: a node without the mod cannot train
-            content = RecordDict(hidden_instructions(parameters_to_ndarrays(fitins.parameters), fitins.config))
+            content = RecordDict(hidden_instructions(arrays, config))
             content.config_records[RECORD] = ConfigRecord(
-                {**job_to_record(job), "slot": self.slots[proxy.node_id], "round": round, "messages": [],
+                {**job_to_record(job), "slot": self.slots[node], "round": round, "messages": [],
                  "clip_updates": self.clip_updates})
-            start[self.slots[proxy.node_id]] = content
+            start[self.slots[node]] = content
         try:
             self._exchange(grid, round, aggregator, start, nodes, failures)
             while aggregator.stage is not AggregatorStage.DONE:
@@ -198,7 +220,7 @@ class ZkaggWorkflow:
         except ProtocolError as exc:  # DropoutError, PrivacyError: nothing is released
             log.error("zkagg: round %d halted: %s", round, exc)
             self.halted[round] = str(exc)
-            return
+            return None
         assert aggregator.result is not None and self.proving_key is not None
         proving = time.perf_counter()
         record = self._prove(job, aggregator.result, layout)
@@ -208,15 +230,7 @@ class ZkaggWorkflow:
         log.info("zkagg: round %d proved in %.1f s and accepted by the ledger (%d survivors, %d dropped, "
                  "model hash %s)", round, time.perf_counter() - proving, len(record.survivors),
                  len(record.dropped), record.model_hash.hex()[:16])
-
-        survivor = min(n for n, s in self.slots.items() if s in record.survivors and n in proxies)
-        result = FitRes(Status(Code.OK, "zkagg"), ndarrays_to_parameters(record.parameters),
-                        record.proof.total_weight, {})
-        aggregated, metrics = context.strategy.aggregate_fit(
-            round, [(proxies[survivor], result)], list(failures.values()))  # type: ignore[arg-type]
-        if aggregated is not None:
-            context.state.array_records[MAIN_PARAMS_RECORD] = compat.parameters_to_arrayrecord(aggregated, True)
-            context.history.add_metrics_distributed_fit(server_round=round, metrics=metrics)
+        return record
 
     def _check_slots(self, n_nodes: int) -> None:
         """Every node a strategy may sample keeps one slot for the whole job: with more nodes than
@@ -268,7 +282,7 @@ class ZkaggWorkflow:
 
     def _store_model(self, job: AggregationJob, record: RoundRecord) -> None:
         proof = record.proof
-        digest = self.store.put_model(Model(proof.aggregate, proof.total_weight, job.chunk_len))  # type: ignore[union-attr]
+        digest = self.store.put_model(StoredModel(proof.aggregate, proof.total_weight, job.chunk_len))  # type: ignore[union-attr]
         if digest != record.model_hash:
             raise LedgerError(f"round {record.round}: the stored model's hash is not the ledger's")
 
