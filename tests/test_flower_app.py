@@ -59,3 +59,27 @@ def test_the_run_config_is_checked_by_name(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv(ENV, "[")
     with pytest.raises(InputError, match=ENV):
         settings({"ledger-key": key})
+
+
+def test_zkagg_new_flower_app_writes_a_flwr_app(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import tomllib
+
+    from zkagg.cli import main
+
+    assert main(["new", "flower-app", str(tmp_path / "app"), "--supernodes", "4"]) == 0
+    assert "flwr run" in capsys.readouterr().out
+    project = tomllib.loads((tmp_path / "app" / "pyproject.toml").read_text())
+    flwr = project["tool"]["flwr"]["app"]
+    assert flwr["components"] == {"serverapp": "zkagg_flower_app.server_app:app",
+                                  "clientapp": "zkagg_flower_app.client_app:app"}
+    assert project["project"]["dependencies"] == []  # no per-run install of zkagg (exit 608)
+    config = settings(flwr["config"])  # every key is the app's, the key is fresh and valid
+    assert config["n-clients"] == 4 and set(flwr["config"]) == set(config)
+    other = tmp_path / "other"
+    assert main(["new", "flower-app", str(other)]) == 0
+    assert tomllib.loads((other / "pyproject.toml").read_text())["tool"]["flwr"]["app"]["config"]["ledger-key"] \
+        != flwr["config"]["ledger-key"]
+    for name in ("server_app.py", "client_app.py", "task.py", "settings.py"):
+        assert (tmp_path / "app" / "zkagg_flower_app" / name).is_file()
+    assert main(["new", "flower-app", str(tmp_path / "app")]) == 2  # not an empty folder
+    assert "not an empty folder" in capsys.readouterr().err

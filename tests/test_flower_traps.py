@@ -244,3 +244,22 @@ def test_message_api_strategies_train_on_the_proved_mean(strategy_name: str) -> 
             assert np.array_equal(np.sign(got), np.sign(mean)) and np.all(np.abs(got) <= strategy.eta + 1e-12)
     for round, record in workflow.rounds.items():
         assert ledger.model_hash(workflow.job_id, round) == record.model_hash
+
+
+def test_a_missing_or_late_ledger_is_a_named_error() -> None:
+    from zkagg.errors import LedgerError
+    from zkagg.flower import LedgerServer, RemoteLedger
+    from zkagg.flower.ledger import OpenedLedger
+
+    with LedgerServer(MemoryLedger()) as served:
+        address = served.address
+    with pytest.raises(LedgerError, match=f"no ledger is served at 127.0.0.1:{address[1]}"):
+        RemoteLedger(address, b"k" * 32).mask_set(b"\x01" * 32, 0)  # was a bare ConnectionRefusedError
+    workflow = ZkaggWorkflow(n_clients=3, ledger=MemoryLedger(), setup="insecure_single_party_setup")
+    with LedgerServer(OpenedLedger(workflow)) as served:
+        with pytest.raises(LedgerError, match="not open yet"):
+            served.remote().mask_set(workflow.job_id, 0)
+    with pytest.raises(InputError, match="authkey"):
+        LedgerServer(MemoryLedger(), authkey=b"short")
+    with pytest.raises(InputError, match="port"):
+        LedgerServer(MemoryLedger(), port=70000)

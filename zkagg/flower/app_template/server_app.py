@@ -89,3 +89,4 @@ def main(grid: Grid, context: Context) -> None:
                "audit_ok": ok, "audit": lines,
                "evaluate_accuracy": {str(r): m.get("accuracy") for r, m in result.evaluate_metrics_clientapp.items()}}
     (out / "rounds.json").write_text(json.dumps(summary, indent=1))
+    log.info("zkagg: rounds, proofs and the audit verdict in %s", (out / "rounds.json").resolve())
