@@ -52,11 +52,13 @@ class TrapClient(LinearClient):
 
 
 def trap_app(bad: int = 1, value: float | None = None, weight: int | None = None,
-             mods: list[Any] | None = None, ledger: Any = None) -> Callable[[Any], ClientApp]:
+             mods: list[Any] | None = None, ledger: Any = None,
+             share_metrics: bool = True) -> Callable[[Any], ClientApp]:
     def make(ledger_: Any) -> ClientApp:
         def client_fn(context: Context) -> Any:
             return TrapClient(int(context.node_config["partition-id"]), bad, value, weight).to_client()
-        return ClientApp(client_fn=client_fn, mods=[*(mods or []), zkagg_mod(ledger or ledger_)])
+        return ClientApp(client_fn=client_fn,
+                         mods=[*(mods or []), zkagg_mod(ledger or ledger_, share_metrics=share_metrics)])
     return make
 
 
@@ -192,7 +194,8 @@ def message_api_app(ledger: Any) -> ClientApp:
     @app.train()
     def fit(msg: Message, context: Context) -> Message:
         params, n = train(msg.content["arrays"].to_numpy_ndarrays(), int(context.node_config["partition-id"]))
-        content = RecordDict({"arrays": ArrayRecord(params), "metrics": MetricRecord({"num-examples": n})})
+        content = RecordDict({"arrays": ArrayRecord(params),
+                              "metrics": MetricRecord({"num-examples": n, "rows": float(n)})})
         return Message(content, reply_to=msg)
 
     return app
@@ -244,6 +247,9 @@ def test_message_api_strategies_train_on_the_proved_mean(strategy_name: str) -> 
             assert np.array_equal(np.sign(got), np.sign(mean)) and np.all(np.abs(got) <= strategy.eta + 1e-12)
     for round, record in workflow.rounds.items():
         assert ledger.model_hash(workflow.job_id, round) == record.model_hash
+        # the nodes' "rows" metric, weighted by their weights: Σ n² / Σ n
+        ns = [w for _, w in ledger.submissions(workflow.job_id, round).values()]
+        assert result.train_metrics_clientapp[round]["rows"] == pytest.approx(sum(n * n for n in ns) / sum(ns))
 
 
 def test_a_missing_or_late_ledger_is_a_named_error() -> None:
@@ -263,3 +269,20 @@ def test_a_missing_or_late_ledger_is_a_named_error() -> None:
         LedgerServer(MemoryLedger(), authkey=b"short")
     with pytest.raises(InputError, match="port"):
         LedgerServer(MemoryLedger(), port=70000)
+
+
+def test_train_metrics_reach_the_strategy_unless_kept() -> None:
+    seen: list[list[tuple[int, dict]]] = []
+
+    def aggregate(pairs: list[tuple[int, dict]]) -> dict:
+        seen.append(pairs)
+        return {"partitions": sorted(m.get("partition", -1) for _, m in pairs)}
+
+    workflow, _ = run(trap_app(), 3, strategy=dict(fit_metrics_aggregation_fn=aggregate))
+    weights = sorted(w for _, w in workflow.ledger.submissions(workflow.job_id, 1).values())
+    assert sorted(m["partition"] for _, m in seen[-1]) == [0, 1, 2]  # lost before issue 16
+    assert sorted(w for w, _ in seen[-1]) == weights  # weighted by the weights on the ledger
+    seen.clear()
+    workflow, _ = run(trap_app(share_metrics=False), 3, strategy=dict(fit_metrics_aggregation_fn=aggregate))
+    # nothing shared: only the strategy's own call on the one proved result, without metrics
+    assert seen == [[(workflow.rounds[1].proof.total_weight, {})]]

@@ -7,7 +7,8 @@ proved zkagg rounds: a Grid adapter.
 The strategy samples nodes and builds its train messages as usual; `ZkaggGrid` runs them as one
 zkagg round (the ClientApps use `zkagg_mod`, with a legacy client or an `@app.train` function)
 and answers with a single reply: the proved weighted mean under the strategy's array key and a
-`metrics` record whose weight (`weighted_by`, FedAvg's `num-examples`) is N = Σ w_u. Any strategy
+`metrics` record whose weight (`weighted_by`, FedAvg's `num-examples`) is N = Σ w_u, beside the
+survivors' shared train metrics averaged with their weights. Any strategy
 that takes a weighted mean of replies (FedAvg, FedAdam, FedYogi, FedProx, ...) thus gets exactly
 the proved mean. A halted round returns no reply: the strategy keeps its model. Every other
 message (evaluate, query) goes to the wrapped grid unchanged.
@@ -80,8 +81,8 @@ class ZkaggGrid(Grid):
         survivor = min(n for n, s in self.workflow.slots.items() if s in record.survivors
                        and n in {m.metadata.dst_node_id for m in train})
         arrays = ArrayRecord({k: Array(a) for k, a in zip(keys, record.parameters)})
-        content = RecordDict({_array_key(train[0]): arrays,
-                              "metrics": MetricRecord({self.weighted_by: record.proof.total_weight})})
+        metrics = {**weighted_mean(self.workflow.metrics(round)), self.weighted_by: record.proof.total_weight}
+        content = RecordDict({_array_key(train[0]): arrays, "metrics": MetricRecord(metrics)})
         reply = Message(content, reply_to=next(m for m in train if m.metadata.dst_node_id == survivor))
         return [reply]
 
@@ -93,6 +94,19 @@ class ZkaggGrid(Grid):
             raise InputError(f"round {round} is not after the last round {self._round}")
         self._round = round
         return round
+
+
+def weighted_mean(pairs: list[tuple[int, dict[str, Any]]]) -> dict[str, float]:
+    """Each numeric train metric averaged over the nodes that reported it, weighted by their
+    weights (what FedAvg's default metric aggregation computes from per-node replies)."""
+    sums: dict[str, list[float]] = {}
+    for weight, metrics in pairs:
+        for key, value in metrics.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                acc = sums.setdefault(key, [0.0, 0.0])
+                acc[0] += weight * value
+                acc[1] += weight
+    return {k: total / w for k, (total, w) in sums.items() if w > 0}
 
 
 def _array_key(msg: Message) -> str:

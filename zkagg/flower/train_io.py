@@ -23,6 +23,8 @@ from ..errors import MessageFormatError, ProtocolError
 
 #: the strategy's model and train config inside a zkagg round's first message
 ARRAYS, CONFIG = "zkagg.arrays", "zkagg.config"
+#: the train metrics a node passes on to the strategy, in its first reply of a round
+METRICS = "zkagg.metrics"
 #: the Message API's names (Flower's strategies' defaults) and its weight metric
 API_ARRAYS, API_CONFIG, API_METRICS, NUM_EXAMPLES = "arrays", "config", "metrics", "num-examples"
 

@@ -48,7 +48,7 @@ from .checks import log
 from .ledger import check_ledger
 from .mod import as_named_arrays
 from .records import RECORD, job_to_record, pack_messages, unpack_messages
-from .train_io import Model, as_arrays, hidden_instructions
+from .train_io import METRICS, Model, as_arrays, hidden_instructions
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,7 @@ class ZkaggWorkflow:
         self.rounds: dict[int, RoundRecord] = {}
         self.halted: dict[int, str] = {}  # rounds that did not complete, and why
         self.failures: dict[int, dict[int, str]] = {}  # round → {node id: why it was out of the round}
+        self._shared: dict[int, dict[int, dict[str, Any]]] = {}  # round → {slot: train metrics}
 
     # -- the job --------------------------------------------------------------------------
 
@@ -178,6 +179,9 @@ class ZkaggWorkflow:
         failures = [ProtocolError(reason) for reason in self.failures[round].values()]
         aggregated, metrics = context.strategy.aggregate_fit(
             round, [(proxies[survivor], result)], failures)  # type: ignore[arg-type]
+        aggregate_metrics = getattr(context.strategy, "fit_metrics_aggregation_fn", None)
+        if aggregate_metrics is not None and self.metrics(round):
+            metrics = aggregate_metrics(self.metrics(round))  # the survivors' own train metrics
         if aggregated is not None:
             context.state.array_records[MAIN_PARAMS_RECORD] = compat.parameters_to_arrayrecord(aggregated, True)
             context.history.add_metrics_distributed_fit(server_round=round, metrics=metrics)
@@ -232,6 +236,16 @@ class ZkaggWorkflow:
                  len(record.dropped), record.model_hash.hex()[:16])
         return record
 
+    def metrics(self, round: int) -> list[tuple[int, dict[str, Any]]]:
+        """[(weight, train metrics)] of round's survivors that shared metrics (weights as the
+        ledger recorded them), the form of a legacy strategy's fit_metrics_aggregation_fn."""
+        record = self.rounds.get(round)
+        if record is None:
+            return []
+        weights = {slot: w for slot, (_, w) in self.ledger.submissions(self.job_id, round).items()}
+        shared = self._shared.get(round, {})
+        return [(weights[s], shared[s]) for s in record.survivors if s in shared]
+
     def _check_slots(self, n_nodes: int) -> None:
         """Every node a strategy may sample keeps one slot for the whole job: with more nodes than
         slots, sampling would leave the late ones out of every round, so participation would fall
@@ -266,6 +280,9 @@ class ZkaggWorkflow:
                 if RECORD not in reply.content.config_records:
                     raise ProtocolError(f"node {node} answered without the zkagg protocol "
                                         "(is zkagg_mod in the ClientApp's mods?)")
+                shared = reply.content.metric_records.get(METRICS)
+                if shared is not None:
+                    self._shared.setdefault(round, {})[slot] = dict(shared)
                 for msg in unpack_messages(reply.content.config_records[RECORD]):
                     if msg.sender != slot:
                         raise ProtocolError(f"node {node} holds slot {slot} but sent as {msg.sender}")
