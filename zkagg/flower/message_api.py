@@ -81,7 +81,8 @@ class ZkaggGrid(Grid):
         survivor = min(n for n, s in self.workflow.slots.items() if s in record.survivors
                        and n in {m.metadata.dst_node_id for m in train})
         arrays = ArrayRecord({k: Array(a) for k, a in zip(keys, record.parameters)})
-        metrics = {**weighted_mean(self.workflow.metrics(round)), self.weighted_by: record.proof.total_weight}
+        metrics: dict[str, Any] = {**weighted_mean(self.workflow.metrics(round)),
+                                   self.weighted_by: record.proof.total_weight}
         content = RecordDict({_array_key(train[0]): arrays, "metrics": MetricRecord(metrics)})
         reply = Message(content, reply_to=next(m for m in train if m.metadata.dst_node_id == survivor))
         return [reply]
