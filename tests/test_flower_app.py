@@ -83,3 +83,12 @@ def test_zkagg_new_flower_app_writes_a_flwr_app(tmp_path: Path, capsys: pytest.C
         assert (tmp_path / "app" / "zkagg_flower_app" / name).is_file()
     assert main(["new", "flower-app", str(tmp_path / "app")]) == 2  # not an empty folder
     assert "not an empty folder" in capsys.readouterr().err
+
+
+def test_the_flower_extra_brings_the_simulation_engine() -> None:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    extras = project["project"]["optional-dependencies"]["flower"]
+    assert any(e.replace(" ", "").startswith("flwr[simulation]") for e in extras)  # run_simulation needs ray
+    assert "zkagg.flower.app_template" in project["tool"]["setuptools"]["packages"]
