@@ -5,10 +5,13 @@ slots, a ClientApp without the mod, a Message-API `@app.train` client, and zkagg
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 import pytest
 
 pytest.importorskip("flwr")
@@ -286,3 +289,20 @@ def test_train_metrics_reach_the_strategy_unless_kept() -> None:
     workflow, _ = run(trap_app(share_metrics=False), 3, strategy=dict(fit_metrics_aggregation_fn=aggregate))
     # nothing shared: only the strategy's own call on the one proved result, without metrics
     assert seen == [[(workflow.rounds[1].proof.total_weight, {})]]
+
+
+@given(st.lists(st.floats(-4.0, 4.0), min_size=5, max_size=5), st.integers(0, 4),
+       st.floats(4.0, 1e6, exclude_min=True), st.booleans())
+def test_an_out_of_range_value_is_refused_at_its_index_or_clipped(values: list[float], at: int, big: float,
+                                                                  negative: bool) -> None:
+    config = SecAggConfig(job_id=b"\x07" * 32, n_clients=3, model_length=5, quantization=Q, max_weight=100,
+                          neighbours=2)
+    layout = Layout.of({"0": np.zeros(2), "1": np.zeros(3)})
+    ok = {"0": np.array(values[:2]), "1": np.array(values[2:])}
+    assert np.array_equal(check_node_update(layout, config, ok, clip=False), np.array(values))
+    values[at] = -big if negative else big
+    bad = {"0": np.array(values[:2]), "1": np.array(values[2:])}
+    name, index = ("0", at) if at < 2 else ("1", at - 2)
+    with pytest.raises(BudgetError, match=re.escape(f"update['{name}'] at ({index},)")):
+        check_node_update(layout, config, bad, clip=False)
+    assert check_node_update(layout, config, bad, clip=True)[at] == values[at]  # clipped when encoded
