@@ -256,14 +256,17 @@ def test_message_api_strategies_train_on_the_proved_mean(strategy_name: str) -> 
 
 
 def test_a_missing_or_late_ledger_is_a_named_error() -> None:
+    import socket
+
     from zkagg.errors import LedgerError
     from zkagg.flower import LedgerServer, RemoteLedger
     from zkagg.flower.ledger import OpenedLedger
 
-    with LedgerServer(MemoryLedger()) as served:
-        address = served.address
-    with pytest.raises(LedgerError, match=f"no ledger is served at 127.0.0.1:{address[1]}"):
-        RemoteLedger(address, b"k" * 32).mask_set(b"\x01" * 32, 0)  # was a bare ConnectionRefusedError
+    with socket.socket() as held:  # bound, not listening: connections are refused, nobody else binds it
+        held.bind(("127.0.0.1", 0))
+        address = held.getsockname()
+        with pytest.raises(LedgerError, match=f"no ledger is served at 127.0.0.1:{address[1]}"):
+            RemoteLedger(address, b"k" * 32).mask_set(b"\x01" * 32, 0)  # was a bare ConnectionRefusedError
     workflow = ZkaggWorkflow(n_clients=3, ledger=MemoryLedger(), setup="insecure_single_party_setup")
     with LedgerServer(OpenedLedger(workflow)) as served:
         with pytest.raises(LedgerError, match="not open yet"):
@@ -306,3 +309,36 @@ def test_an_out_of_range_value_is_refused_at_its_index_or_clipped(values: list[f
     with pytest.raises(BudgetError, match=re.escape(f"update['{name}'] at ({index},)")):
         check_node_update(layout, config, bad, clip=False)
     assert check_node_update(layout, config, bad, clip=True)[at] == values[at]  # clipped when encoded
+
+
+def test_a_guarded_ledger_shares_the_served_ledgers_lock() -> None:
+    import threading
+
+    from zkagg.flower import LedgerServer
+
+    held: list[bool] = []
+
+    class Probe(MemoryLedger):
+        def mask_set(self, job_id: bytes, round: int) -> Any:
+            # another thread (a served call) cannot take the server's lock while this call runs
+            def try_lock() -> None:
+                got = served._lock.acquire(blocking=False)
+                held.append(not got)
+                if got:
+                    served._lock.release()
+
+            attempt = threading.Thread(target=try_lock)
+            attempt.start()
+            attempt.join()
+            return super().mask_set(job_id, round)
+
+    probe = Probe()
+    with LedgerServer(None) as served:
+        guarded = served.guard(probe)
+        served.ledger = guarded
+        guarded.open_job(b"\x02" * 32, 3, 10)
+        assert guarded.mask_set(b"\x02" * 32, 0) is None and held == [True]
+        assert probe.mask_set(b"\x02" * 32, 0) is None and held == [True, False]  # unguarded: control
+        served.remote().mask_set(b"\x02" * 32, 0)  # served through the guard: the lock is reentrant
+        assert held[-1] is True
+        assert guarded.ledger is probe

@@ -44,13 +44,18 @@ class LedgerServer:
             self._listener = Listener(("127.0.0.1", port), authkey=self._authkey)
         except OSError as exc:
             raise LedgerError(f"cannot serve the ledger on 127.0.0.1:{port}: {exc.strerror}") from None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant: a guarded ledger may itself be served
         self._closed = False
         threading.Thread(target=self._accept, name="zkagg-ledger", daemon=True).start()
 
     @property
     def address(self) -> tuple[str, int]:
         return self._listener.address  # type: ignore[no-any-return]
+
+    def guard(self, ledger: Any) -> Guarded:
+        """`ledger` for this process's own calls (e.g. the workflow's), one at a time with the
+        served calls: a ledger used in-process and served at once is never called concurrently."""
+        return Guarded(ledger, self._lock)
 
     def remote(self) -> RemoteLedger:
         """A handle other processes can use (it pickles to the address and key)."""
@@ -89,6 +94,24 @@ class LedgerServer:
                 except Exception as exc:  # noqa: BLE001 — the caller gets it back
                     reply = ("error", exc)
                 conn.send(reply)
+
+
+class Guarded:
+    """A ledger whose method calls hold a lock (`LedgerServer.guard`); other attributes, such as a
+    chain ledger's `contract`, are the ledger's own."""
+
+    def __init__(self, ledger: Any, lock: Any) -> None:
+        self.ledger, self._lock = ledger, lock
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.ledger, name)
+        if not callable(value):
+            return value
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return value(*args, **kwargs)
+        return locked
 
 
 class OpenedLedger:

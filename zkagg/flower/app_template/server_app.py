@@ -25,15 +25,17 @@ from .task import Net
 app = ServerApp()
 
 
-def ledger_source(cfg: dict[str, Any], store: Any) -> Any:
-    """The run config's ledger: a MemoryLedger, or a factory that deploys the contracts at round 1."""
+def ledger_source(cfg: dict[str, Any], served: LedgerServer) -> Any:
+    """The run config's ledger: a MemoryLedger, or a factory that deploys the contracts at round 1;
+    guarded, so the workflow's calls never overlap the ClientApps' served calls."""
     if cfg["ledger"] == "memory":
-        return MemoryLedger()
+        return served.guard(MemoryLedger())
     from zkagg.chain.client import Chain
     from zkagg.chain.ledger import ChainLedger
 
     chain = Chain.embedded() if cfg["ledger"] == "embedded" else Chain.connect(cfg["ledger"])
-    return functools.partial(ChainLedger.create, chain)
+    create = functools.partial(ChainLedger.create, chain)
+    return lambda job, vk: served.guard(create(job, vk))
 
 
 def audit(workflow: ZkaggWorkflow, store: Any) -> tuple[bool, list[str]]:
@@ -68,10 +70,11 @@ def main(grid: Grid, context: Context) -> None:
                             else {"setup": "insecure_single_party_setup"})
     if not cfg["ptau"]:
         log.warning("zkagg: no ptau in the run config: single-party setup (examples only)")
-    workflow = ZkaggWorkflow(n_clients=cfg["n-clients"], ledger=ledger_source(cfg, store), max_weight=1000,
-                             quantization=Quantization(bits=16, frac_bits=12, clip=4.0),
-                             clip_updates=cfg["clip-updates"], store=store, **keys)
-    with LedgerServer(OpenedLedger(workflow), port=cfg["ledger-port"], authkey=bytes.fromhex(cfg["ledger-key"])):
+    with LedgerServer(None, port=cfg["ledger-port"], authkey=bytes.fromhex(cfg["ledger-key"])) as served:
+        workflow = ZkaggWorkflow(n_clients=cfg["n-clients"], ledger=ledger_source(cfg, served), max_weight=1000,
+                                 quantization=Quantization(bits=16, frac_bits=12, clip=4.0),
+                                 clip_updates=cfg["clip-updates"], store=store, **keys)
+        served.ledger = OpenedLedger(workflow)  # the clients reach the job's ledger once it is open
         strategy = FedAvg(fraction_evaluate=1.0, min_train_nodes=2, min_available_nodes=cfg["n-clients"])
         result = strategy.start(grid=ZkaggGrid(grid, workflow), num_rounds=cfg["num-server-rounds"],
                                 initial_arrays=ArrayRecord(Net(cfg["hidden"]).state_dict()))
