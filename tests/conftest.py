@@ -44,6 +44,9 @@ _FILE_MARKS: dict[str, tuple[str, ...]] = {
     "test_fl_demo.py": ("chain", "slow"),
     "test_flower_protocol.py": ("flower",),
     "test_flower_simulation.py": ("flower", "slow"),
+    "test_flower_traps.py": ("flower",),
+    "test_flower_chain.py": ("flower", "chain"),
+    "test_flower_app.py": ("flower", "slow"),
     "test_readme.py": ("flower", "slow"),  # its examples include a Flower simulation
     "test_fuzz_deserializers.py": ("fuzz",),
     "test_constant_time.py": ("slow",),

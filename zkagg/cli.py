@@ -261,6 +261,18 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new(args: argparse.Namespace) -> int:
+    from .flower.new_app import write_app
+
+    if not args.folder:
+        raise CommandLineError("DIR: an empty path")
+    project = write_app(Path(args.folder), supernodes=args.supernodes)
+    print(f"wrote {project.parent}; run it with\n  flwr run {project.parent} local-simulation "
+          f"--federation-config \"num-supernodes={args.supernodes}\"\n"
+          "(the ledger, its port and key are in the run config of its pyproject.toml)")
+    return 0
+
+
 def _audit(args: argparse.Namespace) -> int:
     from web3 import Web3
 
@@ -361,6 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="first block to read events from")
     _chain_options(aud)
     aud.set_defaults(func=_audit)
+    new = sub.add_parser("new", help="write a project from a template")
+    new.add_argument("what", choices=["flower-app"],
+                     help="flower-app: a Flower app (flwr run / run_simulation) with proved rounds")
+    new.add_argument("folder", metavar="DIR", help="a new or empty folder")
+    new.add_argument("--supernodes", type=_int_in(2, 1000), default=5, help="simulated nodes (default 5)")
+    new.set_defaults(func=_new)
     ceremony_cli.register(sub)  # zkagg ptau ..., zkagg groth16 ...
     return parser
 

@@ -280,10 +280,17 @@ class Job:
 
 def _open_job(ledger: Ledger | LedgerFactory, job: Job) -> Ledger:
     """The ledger with the job opened on it: slots, weight bound and the round verifier."""
-    verifier = job.aggregation.verifier(job.verifying_key)
+    return open_ledger(ledger, job.aggregation, job.verifying_key)
+
+
+def open_ledger(ledger: Ledger | LedgerFactory, aggregation: AggregationJob, vk: VerifyingKey) -> Ledger:
+    """Open `aggregation`'s job on `ledger` (a ledger with `open_job`, or a factory
+    `(aggregation, vk) -> Ledger` such as a chain ledger's `create`) and return the ledger to use."""
     opener = getattr(ledger, "open_job", None)
     if opener is not None:
-        opener(job.job_id, job.config.n_clients, job.config.max_weight, verifier)
+        cfg = aggregation.config
+        opener(cfg.job_id, cfg.n_clients, cfg.max_weight, aggregation.verifier(vk))
         return ledger  # type: ignore[return-value]
-    assert callable(ledger)  # checked before the setup
-    return ledger(job.aggregation, job.verifying_key)
+    if not callable(ledger):
+        raise InputError("ledger: expected a ledger with open_job(...) or a factory (job, vk) -> Ledger")
+    return ledger(aggregation, vk)

@@ -29,19 +29,33 @@ METHODS = frozenset({
 
 
 class LedgerServer:
-    """Serves `ledger` on 127.0.0.1 (an ephemeral port) until `close()`; use as a context manager."""
+    """Serves `ledger` on 127.0.0.1 until `close()`; use as a context manager. `port` (default: an
+    ephemeral one) and `authkey` (default: random) fix what clients must be told, e.g. through a
+    `flwr run` run config."""
 
-    def __init__(self, ledger: Any) -> None:
+    def __init__(self, ledger: Any, *, port: int = 0, authkey: bytes | None = None) -> None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
+            raise InputError(f"port must be an int in [0, 65536), not {port!r}")
+        if authkey is not None and (not isinstance(authkey, bytes) or len(authkey) < 16):
+            raise InputError("authkey must be at least 16 bytes")
         self.ledger = ledger
-        self._authkey = secrets.token_bytes(32)
-        self._listener = Listener(("127.0.0.1", 0), authkey=self._authkey)
-        self._lock = threading.Lock()
+        self._authkey = secrets.token_bytes(32) if authkey is None else authkey
+        try:
+            self._listener = Listener(("127.0.0.1", port), authkey=self._authkey)
+        except OSError as exc:
+            raise LedgerError(f"cannot serve the ledger on 127.0.0.1:{port}: {exc.strerror}") from None
+        self._lock = threading.RLock()  # reentrant: a guarded ledger may itself be served
         self._closed = False
         threading.Thread(target=self._accept, name="zkagg-ledger", daemon=True).start()
 
     @property
     def address(self) -> tuple[str, int]:
         return self._listener.address  # type: ignore[no-any-return]
+
+    def guard(self, ledger: Any) -> Guarded:
+        """`ledger` for this process's own calls (e.g. the workflow's), one at a time with the
+        served calls: a ledger used in-process and served at once is never called concurrently."""
+        return Guarded(ledger, self._lock)
 
     def remote(self) -> RemoteLedger:
         """A handle other processes can use (it pickles to the address and key)."""
@@ -82,6 +96,37 @@ class LedgerServer:
                 conn.send(reply)
 
 
+class Guarded:
+    """A ledger whose method calls hold a lock (`LedgerServer.guard`); other attributes, such as a
+    chain ledger's `contract`, are the ledger's own."""
+
+    def __init__(self, ledger: Any, lock: Any) -> None:
+        self.ledger, self._lock = ledger, lock
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.ledger, name)
+        if not callable(value):
+            return value
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return value(*args, **kwargs)
+        return locked
+
+
+class OpenedLedger:
+    """The ledger a ZkaggWorkflow opened, for a LedgerServer made before the job exists (a chain
+    ledger is created at the first round, after the setup)."""
+
+    def __init__(self, workflow: Any) -> None:
+        self.workflow = workflow
+
+    def __getattr__(self, name: str) -> Any:
+        if self.workflow.job is None:
+            raise LedgerError("the job is not open yet: the server opens it at the first round")
+        return getattr(self.workflow.ledger, name)
+
+
 class RemoteLedger:
     """A Ledger whose calls run on a `LedgerServer`; it connects on first use in each process."""
 
@@ -96,7 +141,11 @@ class RemoteLedger:
     def _call(self, name: str, *args: Any) -> Any:
         with self._lock:
             if self._conn is None:
-                self._conn = Client(self.address, authkey=self._authkey)
+                try:
+                    self._conn = Client(self.address, authkey=self._authkey)
+                except ConnectionRefusedError:
+                    raise LedgerError(f"no ledger is served at {self.address[0]}:{self.address[1]}: start "
+                                      "the server app first, or check the run config's ledger address") from None
             self._conn.send((name, args))
             status, value = self._conn.recv()
         if status == "error":

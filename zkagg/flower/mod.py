@@ -3,12 +3,14 @@
     client_app = ClientApp(client_fn=client_fn, mods=[zkagg_mod(ledger)])
 
 A round is several TRAIN messages from `ZkaggWorkflow`. The first one carries the strategy's fit
-instructions and the job's parameters: the mod calls the user's unmodified train function with
-them, encodes the returned parameters (weight: the number of examples) into a new `Client` with
+instructions (inside zkagg's records: a ClientApp without this mod finds none and fails before it
+trains, see `train_io`) and the job's parameters: the mod calls the user's unmodified train
+function with them (a legacy `client_fn` client or a Message-API `@app.train` function), checks
+the update like `zkagg.fl.Job` does (`checks`), encodes the returned parameters (weight: the number of examples) into a new `Client` with
 fresh round keys, and answers with the client's key advertisement. Every later message carries
 zkagg protocol messages for the client; the mod answers with the client's replies. The client
-posts its own commitments to the ledger; the server never receives the update in the clear, nor
-the train reply's metrics.
+posts its own commitments to the ledger; the server never receives the update in the clear. The
+train reply's numeric metrics go with the first reply (`share_metrics=False` keeps them).
 
 Other message types (evaluate, query) pass through unchanged. A TRAIN message without the zkagg
 protocol is refused: this client never sends an unmasked update.
@@ -20,13 +22,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flwr.app import ConfigRecord, Context, Message, MessageType, RecordDict
-from flwr.common import Code, parameters_to_ndarrays
-from flwr.compat.common import recorddict_compat as compat
 
 from ..errors import InputError, ProtocolError
 from ..ledger import Ledger
 from ..secagg.client import Client, ClientStage
 from ..secagg.encoding import Layout
+from .checks import check_node_update, check_weight_of_node
 from .ledger import check_ledger
 from .records import (
     JOB_RECORD,
@@ -39,6 +40,7 @@ from .records import (
     save_client,
     unpack_messages,
 )
+from .train_io import METRICS, as_arrays, instructions, metrics_record, train_message, train_result
 
 #: the node's client state between two messages of a round, in its Context state
 CLIENT_RECORD = "zkagg.client"
@@ -55,10 +57,12 @@ def as_named_arrays(arrays: list[Any]) -> dict[str, Any]:
 class ZkaggMod:
     """The mod `zkagg_mod(ledger)` returns (picklable, so simulation workers can run it)."""
 
-    def __init__(self, ledger: LedgerSource) -> None:
+    def __init__(self, ledger: LedgerSource, *, share_metrics: bool = True) -> None:
         if not callable(ledger):
             check_ledger(ledger)
-        self.ledger = ledger
+        if not isinstance(share_metrics, bool):
+            raise InputError(f"share_metrics must be True or False, not {share_metrics!r}")
+        self.ledger, self.share_metrics = ledger, share_metrics
 
     def _ledger(self, ctxt: Context) -> Ledger:
         if callable(self.ledger):
@@ -72,10 +76,10 @@ class ZkaggMod:
         if record is None:
             raise ProtocolError("a train message without the zkagg protocol: refusing to send an unmasked update")
         if "job.id" in record:
-            client = self._start(msg, record, ctxt, call_next)
+            client, metrics = self._start(msg, record, ctxt, call_next)
             out = client.start()
         else:
-            client = self._restore(ctxt)
+            client, metrics = self._restore(ctxt), {}
             out = []
             for m in unpack_messages(record):
                 out += client.handle(m)
@@ -84,10 +88,12 @@ class ZkaggMod:
         else:
             ctxt.state.config_records[CLIENT_RECORD] = save_client(client)
         content = RecordDict({RECORD: ConfigRecord({"messages": pack_messages(out)})})
+        if metrics and self.share_metrics:  # what the train function returned for the strategy
+            content[METRICS] = metrics_record(metrics)
         return Message(content, reply_to=msg)
 
     def _start(self, msg: Message, record: ConfigRecord, ctxt: Context,
-               call_next: ClientAppCallable) -> Client:
+               call_next: ClientAppCallable) -> tuple[Client, dict[str, Any]]:
         """Check the job against the node's pinned one, train, and make this round's client."""
         job = job_from_record(record)
         slot, round = record_int(record, "slot"), record_int(record, "round")
@@ -101,19 +107,16 @@ class ZkaggMod:
                 raise ProtocolError(f"round {round} is not after this node's last round {record_int(pinned, 'round')}")
         ctxt.state.config_records[JOB_RECORD] = ConfigRecord({**job_to_record(job), "slot": slot, "round": round})
 
-        reply = call_next(msg, ctxt)
-        if reply.has_error():
-            raise ProtocolError(f"the train function failed: {reply.error.reason}")
-        fitres = compat.recorddict_to_fitres(reply.content, keep_input=True)
-        if fitres.status.code != Code.OK:
-            raise ProtocolError(f"the train function failed: {fitres.status.message}")
-        fitins = compat.recorddict_to_fitins(msg.content, keep_input=True)
-        layout = Layout.of(as_named_arrays(parameters_to_ndarrays(fitins.parameters)))
+        model, config = instructions(msg.content)
+        layout = Layout.of(as_named_arrays(as_arrays(model)))
         if layout.size != job.config.model_length:
             raise InputError(f"the global model has {layout.size} values, the job {job.config.model_length}")
-        update = as_named_arrays(parameters_to_ndarrays(fitres.parameters))
-        return Client(job.config, self._ledger(ctxt), slot, round, update, fitres.num_examples,
-                      layout=layout, commit=job.commit)
+        result = train_result(call_next(train_message(msg, model, config), ctxt))
+        weight = check_weight_of_node(result.num_examples, job.config)
+        flat = check_node_update(layout, job.config, as_named_arrays(result.arrays),
+                                 clip=record.get("clip_updates") is True)
+        client = Client(job.config, self._ledger(ctxt), slot, round, flat, weight, commit=job.commit)
+        return client, result.metrics
 
     def _restore(self, ctxt: Context) -> Client:
         pinned = ctxt.state.config_records.get(JOB_RECORD)
@@ -123,7 +126,9 @@ class ZkaggMod:
         return load_client(state, job_from_record(pinned), self._ledger(ctxt))
 
 
-def zkagg_mod(ledger: LedgerSource) -> ZkaggMod:
+def zkagg_mod(ledger: LedgerSource, *, share_metrics: bool = True) -> ZkaggMod:
     """The client mod for a job on `ledger`: a Ledger, or a function of the node's Context that
-    makes one (e.g. a chain client for the account named in the node's config)."""
-    return ZkaggMod(ledger)
+    makes one (e.g. a chain client for the account named in the node's config). The train
+    function's numeric metrics go to the strategy (in the clear, as in plain Flower) unless
+    `share_metrics=False`; the update itself never does."""
+    return ZkaggMod(ledger, share_metrics=share_metrics)

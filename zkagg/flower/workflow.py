@@ -17,10 +17,10 @@ reach the server.
 
 from __future__ import annotations
 
-import logging
 import secrets
+import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,17 +35,20 @@ from flwr.serverapp import Grid
 from ..aggregation import AggregationJob, RoundProof, prove_round
 from ..ceremony.job_keys import PtauSource, check_key_sources, job_proving_key
 from ..ceremony.zkey import Zkey
-from ..errors import DropoutError, InputError, ProtocolError, ZkaggError, check_int
+from ..chain.store import ContentStore
+from ..chain.store import Model as StoredModel
+from ..errors import DropoutError, InputError, LedgerError, ProtocolError, ZkaggError, check_int
+from ..fl.job import LedgerFactory, open_ledger
 from ..groth16 import ProvingKey
 from ..ledger import Ledger
 from ..secagg.aggregator import Aggregator, AggregatorStage, RoundResult
 from ..secagg.config import Quantization, SecAggConfig
 from ..secagg.encoding import Layout, decode
+from .checks import log
 from .ledger import check_ledger
 from .mod import as_named_arrays
 from .records import RECORD, job_to_record, pack_messages, unpack_messages
-
-log = logging.getLogger(__name__)
+from .train_io import METRICS, Model, as_arrays, hidden_instructions
 
 
 @dataclass(frozen=True)
@@ -63,19 +66,26 @@ class RoundRecord:
 class ZkaggWorkflow:
     """Secure, proved aggregation as the fit step of Flower's DefaultWorkflow.
 
-    n_clients: the job's client slots (a node keeps its slot for the whole job). ledger: the
-    ledger the clients use too; the workflow opens the job on it at the first round. The other
+    n_clients: the job's client slots (a node keeps its slot for the whole job, so every node that
+    may be sampled needs one: more nodes than slots is refused at the first round). ledger: the
+    ledger the clients use too, or a factory `(aggregation_job, verifying_key) -> Ledger` such as
+    `functools.partial(ChainLedger.create, chain)`, as for `zkagg.fl.Job`; the workflow opens the
+    job on it at the first round (`self.ledger` is then the opened ledger). `store`: a
+    ContentStore that receives every accepted model (what `zkagg audit --store` checks). `clip_updates`: as
+    for Job, values outside the clip range are refused by the client's mod (BudgetError naming
+    the tensor) unless True, which clips them with a warning naming the tensor. The other
     parameters are the job's (see SecAggConfig and AggregationJob; without a chunk_len, chunks
     fill a 2^19-row proving domain, `AggregationJob.fitting`). Everything is checked here, the
     quantization budget included, before any round runs. Keys as for `zkagg.fl.Job`: `ptau=`
     (derived at the first round), a `Zkey` with its `ptau=`, or setup="insecure_single_party_setup".
     """
 
-    def __init__(self, *, n_clients: int, ledger: Ledger, quantization: Quantization | None = None,
+    def __init__(self, *, n_clients: int, ledger: Ledger | LedgerFactory, quantization: Quantization | None = None,
                  max_weight: int = 1 << 16, neighbours: int = 10, threshold: int | None = None,
                  chunk_len: int | None = None, job_id: bytes | None = None, timeout: float | None = None,
                  ptau: PtauSource | None = None, proving_key: ProvingKey | Zkey | None = None,
-                 setup: str | None = None) -> None:
+                 setup: str | None = None, clip_updates: bool = False,
+                 store: ContentStore | None = None) -> None:
         self.job_id = job_id if job_id is not None else secrets.token_bytes(32)
         self.quantization = quantization if quantization is not None else Quantization()
         if not isinstance(self.quantization, Quantization):
@@ -91,16 +101,26 @@ class ZkaggWorkflow:
                                     or not timeout > 0):
             raise InputError(f"timeout must be None or a number of seconds > 0, not {timeout!r}")
         self.timeout = timeout
-        check_ledger(ledger)
+        if not isinstance(clip_updates, bool):
+            raise InputError(f"clip_updates must be True or False, not {clip_updates!r}")
+        self.clip_updates = clip_updates
+        if store is not None and not isinstance(store, ContentStore):
+            raise InputError("store must be a zkagg.chain.store.ContentStore")
+        self.store = store
+        if hasattr(ledger, "open_job") or not callable(ledger):
+            check_ledger(ledger)
+        self._ledger_source: Ledger | LedgerFactory = ledger
         # keys need a verifiable transcript unless setup="insecure_single_party_setup" (job_keys)
         check_key_sources(proving_key, ptau, setup)
         self._keys: dict[str, Any] = dict(proving_key=proving_key, ptau=ptau, setup=setup)
-        self.ledger = ledger
+        self.ledger: Ledger = ledger  # type: ignore[assignment]  # the opened one once the job exists
         self.job: AggregationJob | None = None
         self.proving_key: ProvingKey | None = None
         self.slots: dict[int, int] = {}  # Flower node id → the job's slot
         self.rounds: dict[int, RoundRecord] = {}
         self.halted: dict[int, str] = {}  # rounds that did not complete, and why
+        self.failures: dict[int, dict[int, str]] = {}  # round → {node id: why it was out of the round}
+        self._shared: dict[int, dict[int, dict[str, Any]]] = {}  # round → {slot: train metrics}
 
     # -- the job --------------------------------------------------------------------------
 
@@ -110,10 +130,12 @@ class ZkaggWorkflow:
             config = SecAggConfig(model_length=layout.size, **self._config_args)
             job = (AggregationJob(config, chunk_len=self.chunk_len) if self.chunk_len is not None
                    else AggregationJob.fitting(config))
-            log.info("zkagg: Groth16 setup for job %s (%d constraints per chunk)",
-                     self.job_id.hex()[:16], job.r1cs.n_constraints)
+            log.info("zkagg: Groth16 setup for job %s (%d constraints per chunk) ...",
+                     self.job_id.hex(), job.r1cs.n_constraints)
+            start = time.perf_counter()
             pk = job_proving_key(job.r1cs, **self._keys)
-            self.ledger.open_job(self.job_id, config.n_clients, config.max_weight, job.verifier(pk.vk))  # type: ignore[attr-defined]
+            log.info("zkagg: setup done in %.1f s; opening the job on the ledger", time.perf_counter() - start)
+            self.ledger = open_ledger(self._ledger_source, job, pk.vk)
             self.job, self.proving_key = job, pk
         if layout.size != self.job.config.model_length:
             raise InputError(f"the global model has {layout.size} values; the job was set up for "
@@ -141,29 +163,59 @@ class ZkaggWorkflow:
         round = int(context.state.config_records[MAIN_CONFIGS_RECORD][Key.CURRENT_ROUND])  # type: ignore[arg-type]
         parameters = compat.arrayrecord_to_parameters(
             context.state.array_records[MAIN_PARAMS_RECORD], keep_input=True)
-        layout = Layout.of(as_named_arrays(parameters_to_ndarrays(parameters)))
         instructions = context.strategy.configure_fit(round, parameters, context.client_manager)
         if not instructions:
             log.info("zkagg: configure_fit selected no clients; round %d skipped", round)
             return
-        job = self._job_for(layout)
-        nodes = self._assign([proxy.node_id for proxy, _ in instructions])
         proxies = {proxy.node_id: proxy for proxy, _ in instructions}
+        record = self.run_round(grid, round, [(proxy.node_id, parameters_to_ndarrays(fitins.parameters),
+                                               dict(fitins.config)) for proxy, fitins in instructions],
+                                n_nodes=context.client_manager.num_available())
+        if record is None:
+            return
+        survivor = min(n for n, s in self.slots.items() if s in record.survivors and n in proxies)
+        result = FitRes(Status(Code.OK, "zkagg"), ndarrays_to_parameters(record.parameters),
+                        record.proof.total_weight, {})
+        failures = [ProtocolError(reason) for reason in self.failures[round].values()]
+        aggregated, metrics = context.strategy.aggregate_fit(
+            round, [(proxies[survivor], result)], failures)  # type: ignore[arg-type]
+        aggregate_metrics = getattr(context.strategy, "fit_metrics_aggregation_fn", None)
+        if aggregate_metrics is not None and self.metrics(round):
+            metrics = aggregate_metrics(self.metrics(round))  # the survivors' own train metrics
+        if aggregated is not None:
+            context.state.array_records[MAIN_PARAMS_RECORD] = compat.parameters_to_arrayrecord(aggregated, True)
+            context.history.add_metrics_distributed_fit(server_round=round, metrics=metrics)
+
+    def run_round(self, grid: Grid, round: int, instructions: Sequence[tuple[int, Model, dict[str, Any]]],
+                  *, n_nodes: int) -> RoundRecord | None:
+        """One proved round over `instructions` ([(node id, global model, train config)]) on `grid`;
+        `n_nodes` is how many nodes may be sampled (more than the job's slots is refused before
+        the setup). Returns the accepted round, or None when it halted (`self.halted[round]`).
+        The legacy `__call__` and the Message-API `ZkaggGrid` both run their rounds here."""
+        if self.job is None:
+            self._check_slots(n_nodes)
+        layout = Layout.of(as_named_arrays(as_arrays(instructions[0][1])))
+        job = self._job_for(layout)
+        nodes = self._assign([node for node, _, _ in instructions])
         failures: dict[int, ZkaggError] = {}
+        self.failures[round] = {}
 
         aggregator = Aggregator(job.config, self.ledger, round, commit=job.commit)
         start = {}
-        for proxy, fitins in instructions:
-            if proxy.node_id not in self.slots:
+        for node, arrays, config in instructions:
+            if node not in self.slots:
                 continue
-            content = compat.fitins_to_recorddict(fitins, keep_input=True)
+            # the instructions travel inside zkagg's records: a node without the mod cannot train
+            content = RecordDict(hidden_instructions(arrays, config))
             content.config_records[RECORD] = ConfigRecord(
-                {**job_to_record(job), "slot": self.slots[proxy.node_id], "round": round, "messages": []})
-            start[self.slots[proxy.node_id]] = content
+                {**job_to_record(job), "slot": self.slots[node], "round": round, "messages": [],
+                 "clip_updates": self.clip_updates})
+            start[self.slots[node]] = content
         try:
             self._exchange(grid, round, aggregator, start, nodes, failures)
             while aggregator.stage is not AggregatorStage.DONE:
                 outgoing: dict[int, list[Any]] = defaultdict(list)
+                self._wait_for_deadline(job, round, aggregator)
                 for slot, msg in aggregator.close():
                     outgoing[slot].append(msg)
                 contents = {s: RecordDict({RECORD: ConfigRecord({"messages": pack_messages(ms)})})
@@ -172,21 +224,37 @@ class ZkaggWorkflow:
         except ProtocolError as exc:  # DropoutError, PrivacyError: nothing is released
             log.error("zkagg: round %d halted: %s", round, exc)
             self.halted[round] = str(exc)
-            return
+            return None
         assert aggregator.result is not None and self.proving_key is not None
+        proving = time.perf_counter()
         record = self._prove(job, aggregator.result, layout)
         self.rounds[round] = record
-        log.info("zkagg: round %d proved and accepted (%d survivors, %d dropped)",
-                 round, len(record.survivors), len(record.dropped))
+        if self.store is not None:
+            self._store_model(job, record)
+        log.info("zkagg: round %d proved in %.1f s and accepted by the ledger (%d survivors, %d dropped, "
+                 "model hash %s)", round, time.perf_counter() - proving, len(record.survivors),
+                 len(record.dropped), record.model_hash.hex()[:16])
+        return record
 
-        survivor = min(n for n, s in self.slots.items() if s in record.survivors and n in proxies)
-        result = FitRes(Status(Code.OK, "zkagg"), ndarrays_to_parameters(record.parameters),
-                        record.proof.total_weight, {})
-        aggregated, metrics = context.strategy.aggregate_fit(
-            round, [(proxies[survivor], result)], list(failures.values()))  # type: ignore[arg-type]
-        if aggregated is not None:
-            context.state.array_records[MAIN_PARAMS_RECORD] = compat.parameters_to_arrayrecord(aggregated, True)
-            context.history.add_metrics_distributed_fit(server_round=round, metrics=metrics)
+    def metrics(self, round: int) -> list[tuple[int, dict[str, Any]]]:
+        """[(weight, train metrics)] of round's survivors that shared metrics (weights as the
+        ledger recorded them), the form of a legacy strategy's fit_metrics_aggregation_fn."""
+        record = self.rounds.get(round)
+        if record is None:
+            return []
+        weights = {slot: w for slot, (_, w) in self.ledger.submissions(self.job_id, round).items()}
+        shared = self._shared.get(round, {})
+        return [(weights[s], shared[s]) for s in record.survivors if s in shared]
+
+    def _check_slots(self, n_nodes: int) -> None:
+        """Every node a strategy may sample keeps one slot for the whole job: with more nodes than
+        slots, sampling would leave the late ones out of every round, so participation would fall
+        round after round. Refused before the setup."""
+        n_clients = self._config_args["n_clients"]
+        if n_nodes > n_clients:
+            raise InputError(f"{n_nodes} nodes are connected but the job has n_clients={n_clients} slots: "
+                             "each node that may be sampled keeps a slot for the whole job, so make the "
+                             f"workflow with n_clients >= {n_nodes}")
 
     def _exchange(self, grid: Grid, round: int, aggregator: Aggregator, contents: Mapping[int, RecordDict],
                   nodes: dict[int, int], failures: dict[int, ZkaggError]) -> None:
@@ -205,18 +273,47 @@ class ZkaggWorkflow:
             try:
                 if reply.has_error():
                     reason = (reply.error.reason or "").strip().splitlines()
-                    raise DropoutError(f"node {node} failed: {reason[-1] if reason else reply.error.code}")
-                for msg in unpack_messages(reply.content.config_records.get(RECORD, {})):
+                    # a ClientApp without zkagg_mod fails here, on the hidden instructions, untrained
+                    hint = (" in the round's first step (a ClientApp without zkagg_mod fails here, "
+                            "before training)") if self._is_start(contents[slot]) else ""
+                    raise DropoutError(f"node {node} failed: {reason[-1] if reason else reply.error.code}{hint}")
+                if RECORD not in reply.content.config_records:
+                    raise ProtocolError(f"node {node} answered without the zkagg protocol "
+                                        "(is zkagg_mod in the ClientApp's mods?)")
+                shared = reply.content.metric_records.get(METRICS)
+                if shared is not None:
+                    self._shared.setdefault(round, {})[slot] = dict(shared)
+                for msg in unpack_messages(reply.content.config_records[RECORD]):
                     if msg.sender != slot:
                         raise ProtocolError(f"node {node} holds slot {slot} but sent as {msg.sender}")
                     aggregator.handle(msg)
             except ZkaggError as exc:
                 log.warning("zkagg: round %d: slot %d is out: %s", round, slot, exc)
                 failures[node] = exc
+                self.failures[round][node] = str(exc)
                 del nodes[slot]
         for slot in [s for s in contents if s in nodes and s not in answered]:
             failures[nodes[slot]] = DropoutError(f"node {nodes[slot]} did not answer")
+            self.failures[round][nodes[slot]] = str(failures[nodes[slot]])
             del nodes[slot]
+
+    def _store_model(self, job: AggregationJob, record: RoundRecord) -> None:
+        proof = record.proof
+        digest = self.store.put_model(StoredModel(proof.aggregate, proof.total_weight, job.chunk_len))  # type: ignore[union-attr]
+        if digest != record.model_hash:
+            raise LedgerError(f"round {record.round}: the stored model's hash is not the ledger's")
+
+    def _wait_for_deadline(self, job: AggregationJob, round: int, aggregator: Aggregator) -> None:
+        """A ledger with fair deadlines (the contract) closes a phase early only once every member
+        acted: when a node is out, wait for the deadline, as `simulate_round` does."""
+        wait = getattr(self.ledger, "wait_for_deadline", None)
+        if wait is not None and aggregator.stage in (AggregatorStage.MASKING, AggregatorStage.INPUTS):
+            wait(job.config.job_id, round)
+
+    @staticmethod
+    def _is_start(content: RecordDict) -> bool:
+        record = content.config_records.get(RECORD)
+        return record is not None and "job.id" in record
 
     def _prove(self, job: AggregationJob, result: RoundResult, layout: Layout) -> RoundRecord:
         """Prove the round, have the ledger accept it, and decode the accepted (S, N)."""
