@@ -39,9 +39,10 @@ from ..errors import LedgerError, ProtocolError, StoreError, TransportError, Zka
 from ..groth16 import ProvingKey
 from ..ledger import Ledger, MaskSet, Outcome
 from ..secagg.aggregator import Aggregator, AggregatorStage, Outgoing, RoundResult
+from ..secagg.commitments import CommitLike
 from ..secagg.config import SecAggConfig
 from ..secagg.messages import Message, decode, encode
-from ..secagg.round import Commit, default_commit
+from ..secagg.round import default_commit
 from .journal import Journal, JournalLostError, Kind
 from .records import LedgerWrite, decode_proof, decode_write, encode_proof, encode_write
 
@@ -208,7 +209,7 @@ class DurableAggregator:
     the same configuration, ledger and round after a crash and it resumes where it stopped."""
 
     def __init__(self, config: SecAggConfig, ledger: Ledger, round: int, path: str | Path, *,
-                 commit: Commit = default_commit) -> None:
+                 commit: CommitLike = default_commit) -> None:
         self.journal = Journal(path, round_identity(config, round))
         try:
             writes = [decode_write(e.payload) for e in self.journal.entries() if e.kind is Kind.LEDGER]
