@@ -133,7 +133,7 @@ def test_memory_and_chain_ledgers_give_one_model_hash_formula(env: tuple[Chain, 
 def test_the_v2_gas_bench_measures_a_whole_round() -> None:
     from zkagg.bench.gas import measure_round_v2
 
-    row = measure_round_v2(Chain.embedded(), 3, 40)
+    row = measure_round_v2(Chain.embedded(), 4, 40)
     assert row["chunks"] == 1 and row["dropped"] == 1
     assert row["client_gas_per_round"] == row["mask_commitment"] + row["submission"]
     assert row["accept_gas"] > 21_000 and row["submission"] > 21_000
