@@ -214,3 +214,25 @@ def test_select_points_picks_by_the_ledgers_outcome(accepted: tuple) -> None:
                         {d: masks[d] for d in outcome.dropped}, acceptance.points)
     assert c_s == kr.aggregate_commitment(srs=job.srs, shape=job.shape, aggregate=result.aggregate,
                                           rho=acceptance.proof.rho)
+
+
+def test_a_v2_job_publishes_the_exact_secure_mean_and_audits() -> None:
+    from zkagg.ceremony.job_keys import UnverifiableKeyError
+    from zkagg.fl.job import Job
+
+    template = np.zeros(D)
+    with pytest.raises(UnverifiableKeyError):  # the test-only setup must be named
+        Job(template, n_clients=N_CLIENTS, neighbours=4, protocol="v2")
+    job = Job(template, n_clients=N_CLIENTS, neighbours=4, protocol="v2", setup="insecure_single_party_setup")
+    ups = updates(11)
+    published = job.run_round(ups, dropouts={2: DropPoint.AFTER_MASK_COMMITMENT})
+    assert published.dropped == (2,) and isinstance(published.proof, RoundAcceptance)
+    weights = {u: ups[u][1] for u in published.survivors}
+    float_mean = sum(ups[u][0] * w for u, w in weights.items()) / sum(weights.values())
+    step = 2.0 ** -job.config.quantization.frac_bits
+    assert np.max(np.abs(published.mean - float_mean)) <= step
+    assert job.ledger.model_hash(job.job_id, 0) == published.model_hash
+    assert job.audit().ok
+    # negative control: a published model that is not the decoding of the proved aggregate
+    job.rounds[0] = dataclasses.replace(published, mean=published.mean + 1.0)
+    assert not job.audit().ok
