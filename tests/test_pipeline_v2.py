@@ -8,13 +8,20 @@ from __future__ import annotations
 import dataclasses
 import random
 import secrets
+from unittest import mock
 
 import numpy as np
 import pytest
 
 from zkagg import kzg
 from zkagg.aggregation import kzg_round as kr
-from zkagg.aggregation.pipeline import KzgJob, RevealError, RoundAcceptance, select_points
+from zkagg.aggregation.pipeline import (
+    KzgJob,
+    KzgRoundVerifier,
+    RevealError,
+    RoundAcceptance,
+    select_points,
+)
 from zkagg.bn254 import FrArray, G1Point
 from zkagg.errors import LedgerError, ProofRejectedError
 from zkagg.ledger import MemoryLedger
@@ -44,11 +51,15 @@ def updates(seed: int = 0) -> dict[int, tuple[np.ndarray, int]]:
     return {c: (rng.uniform(-3, 3, D), int(rng.integers(1, 500))) for c in range(N_CLIENTS)}
 
 
-def open_job(prover: kr.ChunkProver, srs: kzg.Srs, ledger: MemoryLedger | None = None) -> tuple[KzgJob, MemoryLedger]:
+def open_job(prover: kr.ChunkProver, srs: kzg.Srs, ledger: MemoryLedger | None = None, *,
+             weak: bool = False) -> tuple[KzgJob, MemoryLedger]:
     config = SecAggConfig(job_id=secrets.token_bytes(32), n_clients=N_CLIENTS, model_length=D, neighbours=4)
     job = KzgJob(config, kr.RoundShape(config.n_elements, L), srs, prover)
     ledger = ledger or MemoryLedger()
-    ledger.open_job(config.job_id, N_CLIENTS, config.max_weight, job.verifier())
+    verifier = job.verifier()
+    if weak:
+        verifier = NoRevealCheck(verifier.shape, verifier.vk, verifier.tau_g2)
+    ledger.open_job(config.job_id, N_CLIENTS, config.max_weight, verifier)
     return job, ledger
 
 
@@ -236,3 +247,46 @@ def test_a_v2_job_publishes_the_exact_secure_mean_and_audits() -> None:
     # negative control: a published model that is not the decoding of the proved aggregate
     job.rounds[0] = dataclasses.replace(published, mean=published.mean + 1.0)
     assert not job.audit().ok
+
+
+class NoRevealCheck(KzgRoundVerifier):
+    """Test-only weak ledger check: the revealed points are summed without comparing them to
+    the posted digests (no commit-then-reveal), the rest of the acceptance unchanged."""
+
+    def accept_points(self, chain_id, ledger, job_id, round, outcome, submitted, masks, total_weight,  # type: ignore[no-untyped-def]
+                      acceptance):
+        posted = {**submitted, **masks}
+        with mock.patch("zkagg.aggregation.pipeline.point_digest",
+                        side_effect=lambda kind, c, a, ctx, slot, point: posted[slot]):
+            return super().accept_points(chain_id, ledger, job_id, round, outcome, submitted, masks,
+                                         total_weight, acceptance)
+
+
+@pytest.mark.parametrize("check_reveals", [True, False])
+def test_rogue_cancellation_through_the_ledger(prover: kr.ChunkProver, srs: kzg.Srs, check_reveals: bool) -> None:
+    """F3: a rogue survivor r and the aggregator want the model S*. Once the points are known
+    they can form C_r' = [S*(tau)] - sum of the other survivors' C_v, so that C_S opens to
+    S* + T_d. The real ledger refuses C_r' (it does not hash to r's digest, posted before any
+    point was known) and a late digest (submissions are closed); the weak ledger without the
+    reveal check accepts the forged model (negative control)."""
+    job, ledger = open_job(prover, srs, weak=not check_reveals)
+    result = run(job, ledger, seed=21)
+    rogue, others = result.survivors[0], result.survivors[1:]
+    dropped = result.dropped[0]
+    target = FrArray.from_ints([7] * job.config.n_elements)
+    forged = kzg.commit(srs, target)
+    for v in others:
+        forged = forged - result.points[v]
+    aggregate = target + result.inputs[dropped]
+    ctx = job.context(ledger, 0)
+    c_s = forged + sum((result.points[v] for v in others), G1Point.infinity()) + result.points[dropped]
+    n = sum(ledger.submissions(job.config.job_id, 0)[u][1] for u in result.survivors)
+    proof = kr.prove_round(prover, srs, ctx, job.shape, aggregate=aggregate, rho=result.rho, total_weight=n, c_s=c_s)
+    acceptance = RoundAcceptance({**result.points, rogue: forged}, proof)
+    if check_reveals:
+        with pytest.raises(LedgerError, match="submissions are not open"):
+            ledger.post_submission(job.config.job_id, 0, rogue, 5, 1)
+        refused(ledger, job, acceptance, RevealError, f"slot {rogue}: the revealed point does not hash")
+    else:
+        stored = ledger.accept_round(job.config.job_id, 0, acceptance)
+        assert stored == kr.model_hash(ctx, job.shape, n, kr.chunk_digests(job.shape, aggregate))  # forged model
