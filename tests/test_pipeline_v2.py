@@ -290,3 +290,29 @@ def test_rogue_cancellation_through_the_ledger(prover: kr.ChunkProver, srs: kzg.
     else:
         stored = ledger.accept_round(job.config.job_id, 0, acceptance)
         assert stored == kr.model_hash(ctx, job.shape, n, kr.chunk_digests(job.shape, aggregate))  # forged model
+
+
+def test_the_durable_aggregator_publishes_a_v2_round_once(prover: kr.ChunkProver, srs: kzg.Srs, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from zkagg.durable import DurableAggregator
+    from zkagg.secagg import Client
+
+    job, ledger = open_job(prover, srs)
+    commit = job.committer(ledger)
+    ups = updates(31)
+    clients = {c: Client(job.config, ledger, c, 0, u, w, commit=commit) for c, (u, w) in ups.items()}
+    path = tmp_path / "round.db"
+    agg = DurableAggregator(job.config, ledger, 0, path, commit=commit)
+    out = [(c, m) for c in range(N_CLIENTS) for m in clients[c].start()]
+    for _, msg in out:
+        agg.handle(msg)
+    for deadline in range(5):
+        out = agg.close(deadline)
+        for c, msg in out:
+            for reply in clients[c].handle(msg):
+                agg.handle(reply)
+    stored = agg.publish_v2(job)
+    assert ledger.model_hash(job.config.job_id, 0) == stored
+    agg.shutdown()
+    agg = DurableAggregator(job.config, ledger, 0, path, commit=commit)  # a restart after acceptance
+    assert agg.publish_v2(job) == stored  # answered from the journal, not accepted twice
+    agg.shutdown()

@@ -54,6 +54,8 @@ class RoundAcceptance:
 
     points: Mapping[int, G1Point]
     proof: KzgRoundProof
+    #: the model hash the prover expects the ledger to store (ledgers compute their own)
+    model_hash: bytes = b""
 
 
 def ledger_context(ledger: Any) -> tuple[int, bytes]:
@@ -167,16 +169,14 @@ class KzgJob:
         proof = prove_round(self.prover, self.srs, ctx, self.shape, aggregate=result.aggregate, rho=result.rho,
                             total_weight=total, c_s=c_s, executor=executor)
         points = {k: result.points[k] for k in (*outcome.survivors, *outcome.dropped)}
-        return RoundAcceptance(points, proof)
+        return RoundAcceptance(points, proof, model_hash(ctx, self.shape, total, proof.digests))
 
     def publish(self, result: RoundResult, ledger: Ledger, *,
                 executor: Executor | None = None) -> tuple[RoundAcceptance, bytes]:
         """Prove, have the ledger accept, and check it stored the proved model's hash."""
         acceptance = self.prove(result, ledger, executor=executor)
         stored = ledger.accept_round(self.config.job_id, result.round, acceptance)
-        expected = model_hash(self.context(ledger, result.round), self.shape, acceptance.proof.total_weight,
-                              acceptance.proof.digests)
-        if stored != expected:
+        if stored != acceptance.model_hash:
             raise LedgerError(f"round {result.round}: the ledger stored another model hash")
         return acceptance, stored
 
