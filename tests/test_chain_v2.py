@@ -61,6 +61,20 @@ def test_an_honest_v2_round_is_accepted_on_chain_with_the_reference_hash(env: tu
     assert job.audit(ledger, 0, result.aggregate, acceptance).ok
     with pytest.raises(ContractRevert, match="RoundAlreadyAccepted"):
         ledger.accept_round(job.config.job_id, 0, acceptance)
+    # the chain auditor replays the round from events and the acceptance calldata alone
+    from zkagg.chain.audit import audit
+
+    report = audit(ledger.contract, job.config.job_id)
+    assert report.ok, report.format()
+    assert report.rounds[0].status == "accepted" and report.rounds[0].proofs_verified == job.shape.n_chunks
+    # negative control: the auditor's verdict follows its own batched check and hash recomputation
+    from unittest import mock
+
+    with mock.patch("zkagg.aggregation.kzg_round.verify_round", return_value=False), \
+            mock.patch("zkagg.aggregation.kzg_round.model_hash", return_value=b"\0" * 32):
+        bad = audit(ledger.contract, job.config.job_id)
+    assert not bad.ok and {"the batched check of the round fails",
+                           "the model hash is not keccak(job, round, N, L, m, digests)"} <= set(bad.rounds[0].problems)
     # the reference verifier on the ledger's records agrees (differential)
     outcome = ledger.outcome(job.config.job_id, 0)
     assert outcome is not None and outcome.dropped == (1,)
