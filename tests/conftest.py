@@ -50,6 +50,7 @@ _FILE_MARKS: dict[str, tuple[str, ...]] = {
     "test_constant_time.py": ("slow",),
     "test_durable_restart.py": ("slow",),
     "test_ray_prover.py": ("slow",),
+    "test_ray_v2.py": ("slow",),
 }
 
 _SLOW_TESTS = (

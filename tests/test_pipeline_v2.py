@@ -54,7 +54,7 @@ def updates(seed: int = 0) -> dict[int, tuple[np.ndarray, int]]:
 def open_job(prover: kr.ChunkProver, srs: kzg.Srs, ledger: MemoryLedger | None = None, *,
              weak: bool = False) -> tuple[KzgJob, MemoryLedger]:
     config = SecAggConfig(job_id=secrets.token_bytes(32), n_clients=N_CLIENTS, model_length=D, neighbours=4)
-    job = KzgJob(config, kr.RoundShape(config.n_elements, L), srs, prover)
+    job = KzgJob(config, kr.RoundShape(config.n_elements, prover.chunk_len), srs, prover)
     ledger = ledger or MemoryLedger()
     verifier = job.verifier()
     if weak:
@@ -234,10 +234,16 @@ def test_a_v2_job_publishes_the_exact_secure_mean_and_audits() -> None:
     template = np.zeros(D)
     with pytest.raises(UnverifiableKeyError):  # the test-only setup must be named
         Job(template, n_clients=N_CLIENTS, neighbours=4, protocol="v2")
-    job = Job(template, n_clients=N_CLIENTS, neighbours=4, protocol="v2", setup="insecure_single_party_setup")
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(2)
+    job = Job(template, n_clients=N_CLIENTS, neighbours=4, protocol="v2", setup="insecure_single_party_setup",
+              chunk_len=2, executor=pool)  # three chunk proofs, in the executor
     ups = updates(11)
     published = job.run_round(ups, dropouts={2: DropPoint.AFTER_MASK_COMMITMENT})
     assert published.dropped == (2,) and isinstance(published.proof, RoundAcceptance)
+    assert len(published.proof.proof.chunks) == 3
+    pool.shutdown()
     weights = {u: ups[u][1] for u in published.survivors}
     float_mean = sum(ups[u][0] * w for u, w in weights.items()) / sum(weights.values())
     step = 2.0 ** -job.config.quantization.frac_bits

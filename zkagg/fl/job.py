@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +106,12 @@ class Job:
     before the setup; a job whose estimate exceeds `max_round_seconds` (None: no limit) is refused
     with ProvingBudgetError before the setup runs.
 
+    `protocol="v2"` runs aggregation v2 (`zkagg.aggregation.pipeline`): KZG commitments posted
+    as digests, a chunk circuit independent of n (the same key rules), the SRS from the same
+    `ptau` (or a random tau with the insecure setup), chunk proofs in `executor` (any
+    concurrent.futures Executor, e.g. `zkagg.aggregation.ray_backend.RayExecutor()`); a ledger
+    factory is then called with the KzgJob alone (`partial(ChainLedger.create_v2, chain)`).
+
     `clip_updates=False` (the default) refuses updates outside [-clip, clip] with a BudgetError;
     True clips them, as secure aggregation does. Every tensor of the template is averaged: leave
     integer buffers (such as BatchNorm's num_batches_tracked) out of it.
@@ -116,7 +123,8 @@ class Job:
                  clip_updates: bool = False, job_id: bytes | None = None,
                  proving_key: ProvingKey | Zkey | None = None, ptau: PtauSource | None = None,
                  setup: str | None = None,
-                 max_round_seconds: float | None = DEFAULT_MAX_ROUND_SECONDS, protocol: str = "v1") -> None:
+                 max_round_seconds: float | None = DEFAULT_MAX_ROUND_SECONDS, protocol: str = "v1",
+                 executor: Executor | None = None) -> None:
         layout = check_template(template)
         config = SecAggConfig(
             job_id=secrets.token_bytes(32) if job_id is None else job_id, n_clients=n_clients,
@@ -129,6 +137,8 @@ class Job:
         if protocol not in PROTOCOLS:
             raise InputError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
         self.protocol = protocol
+        #: where a v2 round's chunk proofs run (None: here; e.g. ray_backend.RayExecutor())
+        self.executor = executor
         #: the v2 round pipeline (None for a v1 job)
         self.kzg: KzgJob | None = None
         if protocol == "v2":
@@ -307,7 +317,7 @@ class Job:
         ledger, chunk proofs, the batched check once, the ledger's acceptance."""
         assert self.kzg is not None
         start = time.perf_counter()
-        acceptance, model_hash = self.kzg.publish(result, self.ledger)
+        acceptance, model_hash = self.kzg.publish(result, self.ledger, executor=self.executor)
         seconds = time.perf_counter() - start
         outcome = self.ledger.outcome(self.job_id, result.round)
         if outcome is None:
