@@ -22,6 +22,8 @@ from zkagg.ledger import MemoryLedger
 from zkagg.secagg import DropPoint, SecAggConfig, simulate_round
 from zkagg.secagg.aggregator import RoundResult
 
+from .chain_support import new_chain
+
 D, N_CLIENTS, L = 30, 4, 8
 
 
@@ -30,18 +32,24 @@ def updates(seed: int) -> dict[int, tuple[np.ndarray, int]]:
     return {c: (rng.uniform(-3, 3, D), int(rng.integers(1, 500))) for c in range(N_CLIENTS)}
 
 
-@pytest.fixture(scope="module")
-def env() -> tuple[Chain, KzgJob]:
+@pytest.fixture(scope="module", params=["embedded", pytest.param("anvil", marks=pytest.mark.chain)])
+def env(request: pytest.FixtureRequest) -> tuple[Chain, KzgJob]:
     prover = kr.ChunkProver.insecure_single_party_setup(L, random.Random(7))
     srs = kzg.Srs.insecure_from_tau(0xC0FFEE1234, 64)
     config = SecAggConfig(job_id=secrets.token_bytes(32), n_clients=N_CLIENTS, model_length=D, neighbours=3)
-    return Chain.embedded(), KzgJob(config, kr.RoundShape(config.n_elements, L), srs, prover)
+    return new_chain(request.param), KzgJob(config, kr.RoundShape(config.n_elements, L), srs, prover)
+
+
+def new_ledger(chain: Chain, job: KzgJob) -> ChainLedger:
+    """Accounts with 1 ETH each (the session's anvil funder is shared by every chain suite)."""
+    return ChainLedger.create_v2(chain, job, aggregator=chain.new_account(10**18),
+                                 clients={k: chain.new_account(10**18) for k in range(N_CLIENTS)})
 
 
 def closed_round(env: tuple[Chain, KzgJob], seed: int) -> tuple[ChainLedger, RoundResult, RoundAcceptance]:
     chain, job = env
     job = dataclasses.replace(job, config=dataclasses.replace(job.config, job_id=secrets.token_bytes(32)))
-    ledger = ChainLedger.create_v2(chain, job)
+    ledger = new_ledger(chain, job)
     result = simulate_round(job.config, updates(seed), ledger=ledger, commit=job.committer(ledger),
                             dropouts={1: DropPoint.AFTER_MASK_COMMITMENT})
     return ledger, result, KzgJob.prove(job, result, ledger)
@@ -123,7 +131,7 @@ def test_a_v2_acceptance_from_another_ledger_is_refused(env: tuple[Chain, KzgJob
     ledger, result, acceptance = closed_round(env, 3)
     chain, base = env
     job = dataclasses.replace(base, config=result.config)
-    other = ChainLedger.create_v2(chain, job)
+    other = new_ledger(chain, job)
     own = simulate_round(job.config, updates(3), ledger=other, commit=job.committer(other),
                          dropouts={1: DropPoint.AFTER_MASK_COMMITMENT})
     with pytest.raises(ProofRevert, match="RevealedPointMismatch"):
