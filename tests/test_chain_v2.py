@@ -11,6 +11,8 @@ import secrets
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from zkagg import kzg
 from zkagg.aggregation import kzg_round as kr
@@ -159,3 +161,39 @@ def test_the_v2_gas_bench_measures_a_whole_round() -> None:
     assert row["chunks"] == 1 and row["dropped"] == 1
     assert row["client_gas_per_round"] == row["mask_commitment"] + row["submission"]
     assert row["accept_gas"] > 21_000 and row["submission"] > 21_000
+
+
+NAMED = {"RevealedPointMismatch", "RoundRejected", "ScalarNotInField", "InvalidPoint", "PointNotInSubgroup",
+         "WrongLength", "PrecompileFailed"}
+
+
+@pytest.fixture(scope="module")
+def fuzz_round(env: tuple[Chain, KzgJob]) -> tuple[ChainLedger, RoundResult, tuple]:
+    from zkagg.chain import round_check_v2 as rc
+
+    ledger, result, acceptance = closed_round(env, 5)
+    info = ledger.contract.round_info(result.config.job_id, 0)
+    call = rc.round_calldata(rc.RoundContext(ledger.chain_id, ledger.address, result.config.job_id, 0),
+                             [acceptance.points[k] for k in info.members], acceptance.proof)
+    return ledger, result, tuple(call[3:])
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_fuzzed_acceptance_calldata_is_refused_by_name(fuzz_round: tuple, data: st.DataObject) -> None:
+    """Flip one word of acceptRoundV2's calldata (points, rho, pi, proofs, e_j, h_j): always a
+    named refusal, never an acceptance."""
+    from zkagg.chain import round_check_v2 as rc
+
+    ledger, result, call = fuzz_round
+    fields = [list(f) if isinstance(f, (list, tuple)) else [f] for f in call]
+    which = data.draw(st.integers(0, len(fields) - 1))
+    at = data.draw(st.integers(0, len(fields[which]) - 1))
+    fields[which][at] ^= data.draw(st.integers(1, (1 << 256) - 1))
+    tampered = tuple(f if isinstance(call[i], (list, tuple)) else f[0] for i, f in enumerate(fields))
+    with pytest.raises(ContractRevert) as err:
+        ledger.contract.accept_round_v2(result.config.job_id, 0, tampered, ledger.aggregator)
+    raw = err.value.values.get("data")
+    name = rc.decode_error(raw).error if isinstance(raw, bytes) else err.value.error
+    assert name in NAMED
+    assert ledger.model_hash(result.config.job_id, 0) is None
