@@ -19,7 +19,7 @@ from .test_fl_job import N, Q, numpy_template, random_updates
 @pytest.fixture(scope="module")
 def job() -> Job:
     return Job(numpy_template(), n_clients=N, max_weight=100, quantization=Q, neighbours=3,
-               ledger=MemoryLedger())
+               ledger=MemoryLedger(), setup="insecure_single_party_setup")
 
 
 def test_a_round_refused_before_the_ledger_keeps_its_number(job: Job) -> None:
@@ -87,13 +87,12 @@ def test_the_estimate_matches_the_circuit(job: Job) -> None:
 
 
 def test_a_job_above_its_proving_limit_is_refused_before_the_setup(monkeypatch: pytest.MonkeyPatch) -> None:
-    from zkagg.aggregation import AggregationJob
     from zkagg.fl.estimate import ProvingBudgetError
 
-    def no_setup(self: AggregationJob) -> None:
+    def no_setup(*args: object, **kwargs: object) -> None:
         raise SetupRan
 
-    monkeypatch.setattr(AggregationJob, "setup", no_setup)
+    monkeypatch.setattr("zkagg.fl.job.job_proving_key", no_setup)  # where the job's keys are made
     big = np.zeros(10**6)  # n = 100, d = 10^6: thousands of chunk proofs per round
     with pytest.raises(ProvingBudgetError, match=r"3,040 chunk proof\(s\).*max_round_seconds=3600"):
         Job(big, n_clients=100, quantization=Q)
