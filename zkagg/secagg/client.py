@@ -35,7 +35,7 @@ from ..errors import KeyAuthenticationError, PrivacyError, ProtocolError, ShareE
 from ..identity import Signer, advert_payload, verify
 from ..ledger import Ledger
 from . import prg, shamir
-from .commitments import CommitLike, as_committer
+from .commitments import CommitLike, Committer, as_committer
 from .config import SecAggConfig
 from .encoding import Layout, Update, encode
 from .graph import is_connected, neighbour_graph
@@ -82,7 +82,7 @@ class Client:
         if not 0 <= client_id < config.n_clients:
             raise ProtocolError(f"client id {client_id} is not a slot of this job")
         self.id, self.ledger, self.commit = client_id, ledger, commit
-        self.committer = as_committer(commit)
+        as_committer(commit)  # refused now if it is neither a Committer nor a vector hash
         self.ident = RoundId(config, round)
         self.weight = weight
         self._packed = encode(update, weight, config, layout)
@@ -103,6 +103,11 @@ class Client:
     @property
     def config(self) -> SecAggConfig:
         return self.ident.config
+
+    @property
+    def committer(self) -> Committer:
+        """How this client commits (derived from `commit`, so a restored client needs nothing more)."""
+        return as_committer(self.commit)
 
     def state(self) -> dict[str, Any]:
         """Everything `restore` needs to rebuild this client, as bytes, ints and lists (its
@@ -130,7 +135,6 @@ class Client:
         """The client `state()` described, for this job's config and ledger."""
         client = cls.__new__(cls)
         client.id, client.ledger, client.commit = state["slot"], ledger, commit
-        client.committer = as_committer(commit)
         client.signer = _signer(ledger, config.job_id, client.id, signer)
         client.ident = RoundId(config, state["round"])
         client.weight, client.stage = state["weight"], ClientStage(state["stage"])
