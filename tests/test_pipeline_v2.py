@@ -322,3 +322,38 @@ def test_the_durable_aggregator_publishes_a_v2_round_once(prover: kr.ChunkProver
     agg = DurableAggregator(job.config, ledger, 0, path, commit=commit)  # a restart after acceptance
     assert agg.publish_v2(job) == stored  # answered from the journal, not accepted twice
     agg.shutdown()
+
+
+def test_a_rogue_point_outside_the_committed_vector_costs_liveness_not_soundness(
+        prover: kr.ChunkProver, srs: kzg.Srs) -> None:
+    """Design note §10.6: a rogue client's digest hashes C_r + k G (a component that is no
+    commitment to its vector). The honest prover finds C_S unopenable for the aggregate, and a
+    proof made for the round without the rogue component is refused by the ledger."""
+    from zkagg.secagg.commitments import Commitment, KzgCommitter
+
+    job, ledger = open_job(prover, srs)
+    honest = job.committer(ledger)
+    rogue_slot, extra = 0, G1Point.generator() * 12345
+
+    @dataclasses.dataclass(frozen=True)
+    class Rogue(KzgCommitter):
+        def input_commitment(self, ctx: Context, slot: int, masked: FrArray) -> Commitment:
+            c = super().input_commitment(ctx, slot, masked)
+            if slot != rogue_slot or c.point is None:
+                return c
+            point = c.point + extra
+            return Commitment(self.digest("C", ctx, slot, point), point)
+
+    rogue = Rogue(honest.srs, honest.n_elements, honest.blind_index, honest.chain_id, honest.ledger)
+    result = simulate_round(job.config, updates(51), ledger=ledger, commit=rogue,
+                            dropouts={3: DropPoint.AFTER_MASK_COMMITMENT})
+    with pytest.raises(kr.RoundCheckError, match="do not commit to this aggregate"):
+        job.prove(result, ledger)
+    # a proof for the round as if the rogue component were not there
+    clean = dataclasses.replace(result, points={**result.points, rogue_slot: result.points[rogue_slot] - extra})
+    c_s = sum(clean.points.values(), G1Point.infinity())
+    n = sum(ledger.submissions(job.config.job_id, 0)[u][1] for u in result.survivors)
+    proof = kr.prove_round(prover, srs, job.context(ledger, 0), job.shape, aggregate=result.aggregate,
+                           rho=result.rho, total_weight=n, c_s=c_s)
+    refused(ledger, job, RoundAcceptance(clean.points, proof), RevealError, f"slot {rogue_slot}")
+    refused(ledger, job, RoundAcceptance(result.points, proof), ProofRejectedError, "batched check")
