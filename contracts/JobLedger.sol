@@ -20,6 +20,25 @@ interface IGroth16Verifier {
     function icSubsetSum(uint256 offset, uint256 bitmap) external view returns (uint256[2] memory);
 }
 
+/// The v2 acceptance check (RoundCheckV2.sol): the chunk key, [tau]_2 and L live in its code.
+interface IRoundCheckV2 {
+    struct Round {
+        bytes32 job;
+        uint256 round;
+        uint256 totalWeight;
+        uint256[] points;
+        uint256 rho;
+        uint256[2] opening;
+        uint256[] proofs;
+        uint256[] evaluations;
+        uint256[] digests;
+    }
+
+    function chunkLen() external view returns (uint256);
+
+    function checkRound(Round calldata rd) external view returns (bytes32);
+}
+
 /// @title zkagg job ledger: secure-aggregation rounds fixed on-chain, aggregates accepted with proofs
 /// @notice One contract holds many jobs. Per round: the aggregator posts the mask set M (retries
 /// shrink it), each member posts its mask commitment e_u, then (masking final) each member posts
@@ -38,6 +57,11 @@ interface IGroth16Verifier {
 /// Fairness: a phase closes early only once every member has acted; otherwise at its deadline
 /// (then anyone may close it), so the aggregator cannot shut out a client that is on time.
 /// Rounds open in increasing order and skip at most MAX_ROUND_SKIP numbers.
+/// v2 jobs (`createJobV2`, aggregation v2): e_u and c_u are digests of hidden KZG points,
+/// uint256(keccak256(tag || chainid || this || job || round || slot || x || y)) mod r with tag
+/// "zkagg/E/v1" or "zkagg/C/v1"; `acceptRoundV2` takes the revealed points, checks each against
+/// the digest its owner posted (C_u for the ledger's U, E_u for its D), and has the job's
+/// RoundCheckV2 check the round with the N this ledger summed. No accumulator is kept.
 contract JobLedger {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
@@ -73,6 +97,7 @@ contract JobLedger {
         uint16 chunks;
         uint48 maxWeight;
         bool openAggregation; // no aggregator list: any account may aggregate
+        bool v2; // verifier is a RoundCheckV2: KZG point digests, acceptRoundV2
         // the rest
         address owner;
         uint32 maskWindow;
@@ -106,6 +131,8 @@ contract JobLedger {
     mapping(bytes32 => mapping(uint64 => mapping(uint256 => uint256))) internal maskCommitments;
     // weight | withdrawn << 64 (zero: did not submit)
     mapping(bytes32 => mapping(uint64 => mapping(uint256 => uint256))) internal submissions;
+    // v2: the survivors' digests of C_u (v1 folds c_u into the accumulator instead)
+    mapping(bytes32 => mapping(uint64 => mapping(uint256 => uint256))) internal inputDigests;
 
     error UnknownJob(bytes32 jobId);
     error JobExists(bytes32 jobId);
@@ -142,6 +169,9 @@ contract JobLedger {
     error TooEarly(uint256 deadline);
     error JobEnded(bytes32 jobId);
     error PrecompileFailed();
+    error WrongProtocol(bytes32 jobId, bool v2);
+    error WrongPointCount(uint256 expected, uint256 got);
+    error RevealedPointMismatch(uint256 slot, bool dropped);
 
     event JobCreated(
         bytes32 indexed jobId,
@@ -167,6 +197,30 @@ contract JobLedger {
 
     /// Create a job; msg.value is its reward pool. An empty aggregator list lets anyone aggregate.
     function createJob(bytes32 jobId, JobParams calldata p, address[] calldata aggregators) external payable {
+        _checkParams(jobId, p);
+        uint256 expected = 2 * uint256(p.slots) + 2;
+        uint256 got = IGroth16Verifier(p.verifier).nPublic();
+        if (got != expected) revert VerifierMismatch(expected, got);
+        Job storage job = _newJob(jobId, p, aggregators);
+        job.emptyCommitment = p.emptyCommitment;
+        IGroth16Verifier verifier = IGroth16Verifier(p.verifier);
+        uint256[2] memory all = verifier.icSubsetSum(2, _bits(p.slots));
+        job.emptyAcc = _ecAdd(verifier.icSubsetSum(0, 1), _ecMul(all, p.emptyCommitment));
+        emit JobCreated(jobId, msg.sender, p, msg.value, aggregators);
+    }
+
+    /// Create a v2 job: p.verifier is a RoundCheckV2 (its code holds the chunk key, [tau]_2 and
+    /// L), p.chunks the round's m, p.emptyCommitment unused (0).
+    function createJobV2(bytes32 jobId, JobParams calldata p, address[] calldata aggregators) external payable {
+        _checkParams(jobId, p);
+        if (p.emptyCommitment != 0) revert InvalidJobParameter("emptyCommitment");
+        if (IRoundCheckV2(p.verifier).chunkLen() == 0) revert InvalidJobParameter("verifier");
+        Job storage job = _newJob(jobId, p, aggregators);
+        job.v2 = true;
+        emit JobCreated(jobId, msg.sender, p, msg.value, aggregators);
+    }
+
+    function _checkParams(bytes32 jobId, JobParams calldata p) internal view {
         if (jobId == bytes32(0)) revert InvalidJobParameter("jobId");
         if (jobs[jobId].verifier != address(0)) revert JobExists(jobId);
         if (p.slots == 0 || p.slots > MAX_SLOTS) revert InvalidJobParameter("slots");
@@ -177,11 +231,13 @@ contract JobLedger {
         if (p.emptyCommitment >= R) revert DigestNotInField(p.emptyCommitment);
         if (msg.value > type(uint128).max) revert InvalidJobParameter("pool");
         if (p.verifier.code.length == 0) revert InvalidJobParameter("verifier");
-        uint256 expected = 2 * uint256(p.slots) + 2;
-        uint256 got = IGroth16Verifier(p.verifier).nPublic();
-        if (got != expected) revert VerifierMismatch(expected, got);
+    }
 
-        Job storage job = jobs[jobId];
+    function _newJob(bytes32 jobId, JobParams calldata p, address[] calldata aggregators)
+        internal
+        returns (Job storage job)
+    {
+        job = jobs[jobId];
         job.verifier = p.verifier;
         job.slots = p.slots;
         job.maxWeight = p.maxWeight;
@@ -192,14 +248,9 @@ contract JobLedger {
         job.openAggregation = aggregators.length == 0;
         job.rewardPerRound = p.rewardPerRound;
         job.pool = uint128(msg.value);
-        job.emptyCommitment = p.emptyCommitment;
-        IGroth16Verifier verifier = IGroth16Verifier(p.verifier);
-        uint256[2] memory all = verifier.icSubsetSum(2, _bits(p.slots));
-        job.emptyAcc = _ecAdd(verifier.icSubsetSum(0, 1), _ecMul(all, p.emptyCommitment));
         for (uint256 i = 0; i < aggregators.length; i++) {
             isAggregator[jobId][aggregators[i]] = true;
         }
-        emit JobCreated(jobId, msg.sender, p, msg.value, aggregators);
     }
 
     /// The job owner binds a client slot to the account that will post for it.
@@ -240,12 +291,14 @@ contract JobLedger {
             _reserveReward(jobId, job, rd);
             job.nextRound = round + 1;
             rd.openedAt = uint40(block.number);
-            // the context's constant part and the empty slots, folded in once per round
-            uint256[] memory idx = new uint256[](1);
-            uint256[] memory sc = new uint256[](1);
-            idx[0] = 1;
-            sc[0] = _contextBase(jobId, round);
-            rd.acc = IGroth16Verifier(job.verifier).icCombination(job.emptyAcc, idx, sc);
+            if (!job.v2) {
+                // the context's constant part and the empty slots, folded in once per round
+                uint256[] memory idx = new uint256[](1);
+                uint256[] memory sc = new uint256[](1);
+                idx[0] = 1;
+                sc[0] = _contextBase(jobId, round);
+                rd.acc = IGroth16Verifier(job.verifier).icCombination(job.emptyAcc, idx, sc);
+            }
         } else if (bitmap & ~rd.members != 0 || bitmap == rd.members) {
             revert InvalidRetry();
         }
@@ -311,6 +364,11 @@ contract JobLedger {
         submissions[jobId][round][slot] = weight;
         rd.pending &= ~bit;
         rd.totalWeight += uint64(weight);
+        if (job.v2) {
+            inputDigests[jobId][round][slot] = digest;
+            emit Submitted(jobId, round, slot, digest, weight);
+            return;
+        }
         uint256[] memory idx = new uint256[](2);
         uint256[] memory sc = new uint256[](2);
         (idx[0], idx[1]) = (2 + slot, 2 + job.slots + slot);
@@ -329,6 +387,23 @@ contract JobLedger {
         if (rd.phase != Phase.Submitting) revert SubmissionsNotOpen(round);
         _checkClosable(jobId, job, rd);
         uint256 dropped = rd.pending;
+        if (!job.v2) _closeAccumulator(jobId, job, rd, round, dropped);
+        rd.phase = Phase.Closed;
+        rd.deadline = 0;
+        // Book only a multiple of N: reward * w_u / N is then exact for every survivor, and the
+        // remainder (all of it without survivors) goes back to the pool instead of being locked.
+        uint256 back = rd.totalWeight == 0 ? rd.reward : rd.reward % rd.totalWeight;
+        if (back != 0) {
+            rd.reward -= uint88(back);
+            job.pool += uint128(back);
+            emit RewardReturned(jobId, round, back);
+        }
+        emit SubmissionsClosed(jobId, round, rd.members & ~dropped, dropped, rd.totalWeight);
+    }
+
+    function _closeAccumulator(bytes32 jobId, Job storage job, Round storage rd, uint64 round, uint256 dropped)
+        internal
+    {
         uint256 nDropped;
         for (uint256 b = dropped; b != 0; b &= b - 1) nDropped++;
         uint256[] memory idx = new uint256[](nDropped);
@@ -347,17 +422,6 @@ contract JobLedger {
             acc = _ecAdd(acc, _ecMul(inM, R - job.emptyCommitment));
         }
         rd.acc = acc;
-        rd.phase = Phase.Closed;
-        rd.deadline = 0;
-        // Book only a multiple of N: reward * w_u / N is then exact for every survivor, and the
-        // remainder (all of it without survivors) goes back to the pool instead of being locked.
-        uint256 back = rd.totalWeight == 0 ? rd.reward : rd.reward % rd.totalWeight;
-        if (back != 0) {
-            rd.reward -= uint88(back);
-            job.pool += uint128(back);
-            emit RewardReturned(jobId, round, back);
-        }
-        emit SubmissionsClosed(jobId, round, rd.members & ~dropped, dropped, rd.totalWeight);
     }
 
     // ---- acceptance ---------------------------------------------------------------------------
@@ -372,6 +436,7 @@ contract JobLedger {
         Job storage job = _job(jobId);
         _onlyAggregator(jobId, job);
         Round storage rd = rounds[jobId][round];
+        if (job.v2) revert WrongProtocol(jobId, true);
         if (rd.phase == Phase.Accepted) revert RoundAlreadyAccepted(round);
         if (rd.phase != Phase.Closed) revert RoundNotClosed(round);
         uint256 m = job.chunks;
@@ -387,6 +452,72 @@ contract JobLedger {
         rd.phase = Phase.Accepted;
         rd.acc = [uint256(modelHash), 0];
         emit RoundAccepted(jobId, round, modelHash, outputs);
+    }
+
+    /// What a v2 acceptance carries besides the job and round.
+    struct RoundV2 {
+        uint256[] points; // 2 words per member of the final mask set, by increasing slot
+        uint256 rho;
+        uint256[2] opening; // pi
+        uint256[] proofs; // 8 words per chunk
+        uint256[] evaluations; // e_j
+        uint256[] digests; // h_j
+    }
+
+    /// Accept a closed v2 round: every member's revealed point (C_u for a survivor, E_u for a
+    /// dropped client, by this ledger's own U/D) must hash to the digest it posted; the job's
+    /// RoundCheckV2 then checks the round with this ledger's N and returns the model hash
+    /// keccak256(job || round || N || L || m || h_0..h_{m-1}), which is stored.
+    function acceptRoundV2(bytes32 jobId, uint64 round, RoundV2 calldata a) external returns (bytes32 modelHash) {
+        Job storage job = _job(jobId);
+        _onlyAggregator(jobId, job);
+        Round storage rd = rounds[jobId][round];
+        if (!job.v2) revert WrongProtocol(jobId, false);
+        if (rd.phase == Phase.Accepted) revert RoundAlreadyAccepted(round);
+        if (rd.phase != Phase.Closed) revert RoundNotClosed(round);
+        if (a.evaluations.length != job.chunks) revert WrongChunkCount(job.chunks, a.evaluations.length);
+        uint256 members = rd.members;
+        uint256 count;
+        for (uint256 b = members; b != 0; b &= b - 1) count++;
+        if (a.points.length != 2 * count) revert WrongPointCount(2 * count, a.points.length);
+        _checkReveals(jobId, round, members, rd.pending, a.points);
+        modelHash = IRoundCheckV2(job.verifier).checkRound(
+            IRoundCheckV2.Round(
+                jobId, round, rd.totalWeight, a.points, a.rho, a.opening, a.proofs, a.evaluations, a.digests
+            )
+        );
+        rd.phase = Phase.Accepted;
+        rd.acc = [uint256(modelHash), 0];
+        emit RoundAccepted(jobId, round, modelHash, a.digests);
+    }
+
+    function _checkReveals(bytes32 jobId, uint64 round, uint256 members, uint256 dropped, uint256[] calldata points)
+        internal
+        view
+    {
+        uint256 i;
+        for (uint256 slot = 0; members >> slot != 0; slot++) {
+            if ((members >> slot) & 1 == 0) continue;
+            bool isDropped = (dropped >> slot) & 1 == 1;
+            uint256 posted = isDropped ? maskCommitments[jobId][round][slot] : inputDigests[jobId][round][slot];
+            bytes32 tag = isDropped ? bytes32("zkagg/E/v1") : bytes32("zkagg/C/v1");
+            uint256 h = uint256(
+                keccak256(
+                    abi.encodePacked(
+                        tag,
+                        block.chainid,
+                        uint256(uint160(address(this))),
+                        jobId,
+                        uint256(round),
+                        slot,
+                        points[i],
+                        points[i + 1]
+                    )
+                )
+            ) % R;
+            if (h != posted) revert RevealedPointMismatch(slot, isDropped);
+            i += 2;
+        }
     }
 
     /// A survivor of an accepted round takes its share of the round's reward: reward * w_u / N.

@@ -40,6 +40,7 @@ _FILE_MARKS: dict[str, tuple[str, ...]] = {
     "test_chain_failures.py": ("chain",),
     "test_chain_fuzz.py": ("chain", "fuzz"),
     "test_chain_ledger.py": ("chain",),
+    "test_chain_v2.py": ("chain",),
     "test_contracts_verifier.py": ("chain",),
     "test_fl_demo.py": ("chain", "slow"),
     "test_flower_protocol.py": ("flower",),
@@ -52,6 +53,7 @@ _FILE_MARKS: dict[str, tuple[str, ...]] = {
     "test_constant_time.py": ("slow",),
     "test_durable_restart.py": ("slow",),
     "test_ray_prover.py": ("slow",),
+    "test_ray_v2.py": ("slow",),
 }
 
 _SLOW_TESTS = (

@@ -34,12 +34,23 @@ def test_bench_secagg_quick_runs_flower_beside_zkagg(tmp_path: Path, capsys) -> 
 
 
 def test_bench_round_quick_proves_and_reports_cost_per_parameter(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    from zkagg.bench import aggregation
+    from zkagg.bench import aggregation, round_v2
 
-    monkeypatch.setattr(aggregation, "run", lambda quick: {"rows": [aggregation.measure(2, 30)]})
+    # the v1 per-client benchmark stays behind --load / --ray
+    monkeypatch.setattr(aggregation, "run", lambda quick, load: {"rows": [aggregation.measure(2, 30)]})
     out = tmp_path / "round.json"
-    assert main(["bench", "round", "--quick", "--json", str(out)]) == 0
+    assert main(["bench", "round", "--quick", "--load", "--json", str(out)]) == 0
     (row,) = json.loads(out.read_text())["rows"]
     assert row["chunks"] == 1 and row["constraints"] == row["chunk_constraints"]
     assert row["constraints_per_client_param"] == row["constraints"] / 60
     assert {"prove_s", "setup_s", "us_per_client_param", "proving_key_mb"} <= row.keys()
+    # the default is the v2 round
+    round_row, commit_row = round_v2.round_row, round_v2.commit_row  # small sizes, same code
+    monkeypatch.setattr(round_v2, "round_row", lambda n, d, rng: round_row(n, 300, rng))
+    monkeypatch.setattr(round_v2, "commit_row", lambda k, rng: commit_row(64, rng))
+    v2 = tmp_path / "v2.json"
+    assert main(["bench", "round", "--quick", "--json", str(v2)]) == 0
+    result = json.loads(v2.read_text())
+    assert [r["n"] for r in result["constraints"]] == [4, 8, 16, 64]
+    (proved,) = result["round"]
+    assert proved["n"] == 8 and proved["prove_s"] > 0 and proved["witness_s"] >= 0

@@ -87,21 +87,19 @@ def test_the_estimate_matches_the_circuit(job: Job) -> None:
 
 
 def test_a_job_above_its_proving_limit_is_refused_before_the_setup(monkeypatch: pytest.MonkeyPatch) -> None:
-    from zkagg.fl import job as job_module
     from zkagg.fl.estimate import ProvingBudgetError
 
     def no_setup(*args: object, **kwargs: object) -> None:
         raise SetupRan
 
-    monkeypatch.setattr(job_module, "job_proving_key", no_setup)
+    monkeypatch.setattr("zkagg.fl.job.job_proving_key", no_setup)  # where the job's keys are made
     big = np.zeros(10**6)  # n = 100, d = 10^6: thousands of chunk proofs per round
     with pytest.raises(ProvingBudgetError, match=r"3,040 chunk proof\(s\).*max_round_seconds=3600"):
         Job(big, n_clients=100, quantization=Q)
     with pytest.raises(ProvingBudgetError):  # a tiny job over a tiny limit
         Job(numpy_template(), n_clients=N, quantization=Q, neighbours=3, max_round_seconds=1e-9)
     with pytest.raises(SetupRan):  # without a limit the same job goes on to its setup
-        Job(numpy_template(), n_clients=N, quantization=Q, neighbours=3, max_round_seconds=None,
-            setup="insecure_single_party_setup")
+        Job(numpy_template(), n_clients=N, quantization=Q, neighbours=3, max_round_seconds=None)
     for bad in (0, -1.0, "1h", True):
         with pytest.raises(InputError, match="max_round_seconds"):
             Job(numpy_template(), n_clients=N, quantization=Q, neighbours=3, max_round_seconds=bad)  # type: ignore[arg-type]

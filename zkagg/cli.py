@@ -196,10 +196,15 @@ def _bench(args: argparse.Namespace) -> int:
 
         result = setup.run(quick=args.quick)
         print(setup.table(result))
-    else:
+    elif args.ray is not None or args.load:  # the v1 statement's per-client benchmark (Ray, load)
         options = {k: v for k, v in (("ray_address", args.ray), ("load", args.load)) if v}
         result = aggregation.run(quick=args.quick, **options)
         print(aggregation.table(result))
+    else:
+        from .bench import round_v2
+
+        result = round_v2.run(quick=args.quick)
+        print(round_v2.table(result))
     write_json(result, args.json)
     return 0
 

@@ -9,9 +9,10 @@ ledger as it was.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from .bn254.constants import FR_MODULUS
 from .errors import InputError, LedgerError, ProofRejectedError
@@ -56,6 +57,18 @@ class RoundVerifier(Protocol):
     def model_hash(self, round: int, slots: Slots, proof: Any) -> bytes | None:
         """The proved model's hash, or None if the proof does not prove it for these slots."""
         ...
+
+
+@runtime_checkable
+class PointRoundVerifier(Protocol):
+    """A v2 job's acceptance check (`zkagg.aggregation.pipeline.KzgRoundVerifier`): the ledger
+    hands it its own records — U, D, the posted digests, N it computed — and the acceptance the
+    aggregator sent (revealed points and the round proof). It returns the model hash to store, or
+    raises a named ZkaggError (nothing is stored then)."""
+
+    def accept_points(self, chain_id: int, ledger: bytes, job_id: bytes, round: int, outcome: Outcome,
+                      submitted: Mapping[int, int], masks: Mapping[int, int], total_weight: int,
+                      acceptance: Any) -> bytes: ...
 
 
 class Ledger(Protocol):
@@ -111,7 +124,7 @@ class _Round:
 class _Job:
     n_clients: int
     max_weight: int
-    verifier: RoundVerifier | None
+    verifier: RoundVerifier | PointRoundVerifier | None
     identities: dict[int, bytes] = field(default_factory=dict)
     mask_window: float | None = None
     submit_window: float | None = None
@@ -133,7 +146,11 @@ class MemoryLedger:
     is the deadline (a simulation that trusts its aggregator).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, chain_id: int = 0) -> None:
+        #: where v2 digests and proofs are bound to (as a chain id and a contract address): a fresh
+        #: random address per ledger, so nothing posted to one ledger is accepted by another
+        self.chain_id = chain_id
+        self.address = secrets.token_bytes(20)
         self._jobs: dict[bytes, _Job] = {}
         self._rounds: dict[tuple[bytes, int], _Round] = {}
         self._signers: dict[tuple[bytes, int], Ed25519Signer] = {}
@@ -141,7 +158,7 @@ class MemoryLedger:
         self.now = 0.0
 
     def open_job(self, job_id: bytes, n_clients: int, max_weight: int,
-                 verifier: RoundVerifier | None = None, *,
+                 verifier: RoundVerifier | PointRoundVerifier | None = None, *,
                  identities: Mapping[int, bytes] | None = None, mask_window: float | None = None,
                  submit_window: float | None = None) -> None:
         """A new job; without a verifier it records rounds but accepts no proof. `identities`
@@ -311,6 +328,16 @@ class MemoryLedger:
             raise LedgerError(f"job {job_id.hex()} has no verifier")
         if rd.model_hash is not None:
             raise LedgerError(f"round {round} is already accepted (replay)")
+        if isinstance(job.verifier, PointRoundVerifier):
+            if rd.outcome is None:
+                raise LedgerError("submissions are not closed for this round")
+            # N and the point selection come from this ledger's records, never from the proof
+            total = sum(w for _, w in (rd.submissions[u] for u in rd.outcome.survivors))
+            submitted = {u: rd.submissions[u][0] for u in rd.outcome.survivors}
+            masks = {d: rd.commitments[d] for d in rd.outcome.dropped}
+            rd.model_hash = job.verifier.accept_points(self.chain_id, self.address, job_id, round, rd.outcome,
+                                                       submitted, masks, total, proof)
+            return rd.model_hash
         slots = round_slots(self, job_id, round, job.n_clients, job.verifier.empty_commitment)
         digest = job.verifier.model_hash(round, slots, proof)
         if digest is None:

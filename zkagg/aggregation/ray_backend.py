@@ -12,7 +12,8 @@ from the ledger's slots and this process's own aggregate, before it is used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future
 from typing import Any
 
 try:
@@ -132,3 +133,37 @@ class RayProver:
         proofs = {p.chunk: p for p in self.prove_chunks(witness, result.aggregate, range(n))}
         return RoundProof(result.round, tuple(proofs[j] for j in range(n)), result.aggregate,
                           result.total_weight)
+
+
+@ray.remote(max_retries=3)
+def _call_task(fn: Callable[..., Any], *args: Any) -> Any:
+    _use_assigned_cpus()
+    return fn(*args)
+
+
+class RayExecutor(Executor):
+    """A `concurrent.futures.Executor` whose tasks run on the connected Ray cluster (a local one
+    if none is connected): what the v2 proof path takes, e.g.
+    `KzgJob.prove(result, ledger, executor=RayExecutor())`. In `map`, an argument that is the
+    same object for every task (the chunk prover with its key) goes to the object store once.
+    Workers are not trusted: the v2 pipeline checks the returned proofs in its batched check."""
+
+    def __init__(self, *, cpus_per_task: float = 1) -> None:
+        connect()
+        self.cpus_per_task = cpus_per_task
+        self._task = _call_task.options(num_cpus=cpus_per_task)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if kwargs:
+            raise TypeError("RayExecutor.submit takes positional arguments only")
+        future: Future[Any] = self._task.remote(fn, *args).future()
+        return future
+
+    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], timeout: float | None = None,
+            chunksize: int = 1) -> Iterator[Any]:
+        columns = [list(it) for it in iterables]
+        n = min((len(c) for c in columns), default=0)
+        shared = [ray.put(c[0]) if n and all(x is c[0] for x in c[:n]) else None for c in columns]
+        refs = [self._task.remote(fn, *(s if s is not None else c[i] for s, c in zip(shared, columns)))
+                for i in range(n)]
+        return iter(ray.get(refs, timeout=timeout))

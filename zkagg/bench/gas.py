@@ -95,6 +95,44 @@ def measure_round(chain: Chain, slots_n: int, chunks: int) -> dict[str, Any]:
     return out
 
 
+def measure_round_v2(chain: Chain, n: int, d: int, seed: int = SEED) -> dict[str, Any]:
+    """One v2 round at (n, d) through JobLedger's v2 path: KZG point digests posted by the
+    clients, one dropped client, acceptRoundV2 with the revealed points (chunks fitting a 2^19
+    domain; the SRS and chunk key are single-party here: gas does not depend on them)."""
+    import random
+
+    from .. import kzg
+    from ..aggregation.kzg_round import ChunkProver
+    from ..aggregation.pipeline import KzgJob
+    from ..secagg import DropPoint
+    from .round_v2 import chunking
+    from .round_v2 import config as v2_config
+
+    rng = random.Random(seed)
+    cfg = v2_config(n, d)
+    shape = chunking(cfg.n_elements)
+    srs = kzg.Srs.insecure_from_tau(kzg.random_tau(rng), shape.blind_index + 1)
+    job = KzgJob(cfg, shape, srs, ChunkProver.insecure_single_party_setup(shape.chunk_len, rng))
+    start = len(chain.gas_log)
+    ledger = ChainLedger.create_v2(chain, job)
+    data = np.random.default_rng(seed)  # benchmark data, not key material
+    updates = {c: (data.normal(0, 0.5, d), int(data.integers(1, MAX_WEIGHT))) for c in range(n)}
+    result = simulate_round(cfg, updates, ledger=ledger, commit=job.committer(ledger),
+                            dropouts={n - 1: DropPoint.AFTER_MASK_COMMITMENT})
+    job.publish(result, ledger)
+    out: dict[str, Any] = {
+        "n": n, "d": d, "chunks": shape.n_chunks, "chunk_len": shape.chunk_len, "dropped": 1,
+        "deploy_round_check": _gas(chain, "deploy", start)[-1],
+        "create_job": _gas(chain, "createJobV2", start)[0],
+        "mask_commitment": max(_gas(chain, "postMaskCommitment", start)),
+        "submission": max(_gas(chain, "submit", start)),
+        "close_submissions": _gas(chain, "closeSubmissions", start)[0],
+        "accept_gas": _gas(chain, "acceptRoundV2", start)[0],
+    }
+    out["client_gas_per_round"] = out["mask_commitment"] + out["submission"]  # the key advert is signed off-chain
+    return out
+
+
 def snarkjs_source(vk: VerifyingKey) -> str:
     """snarkjs's Groth16 Solidity template rendered with ejs for `vk`."""
     root = npm.package("snarkjs") / "node_modules"
@@ -137,8 +175,10 @@ def measure_single(chain: Chain, vk: VerifyingKey, proof: Any, inputs: list[int]
             "verify_ratio": theirs_gas / ours_gas}
 
 
-def run(*, slots: int = 4, chunks: tuple[int, ...] = CHUNKS, rpc: str | None = None) -> dict[str, Any]:
+def run(*, slots: int = 4, chunks: tuple[int, ...] = CHUNKS, rpc: str | None = None,
+        v2: tuple[tuple[int, int], ...] = ((8, 10**5),)) -> dict[str, Any]:
     chain = Chain.connect(rpc) if rpc else Chain.embedded()
+    v2_rounds = [measure_round_v2(chain, n, d) for n, d in v2]
     rounds = [measure_round(chain, slots, m) for m in chunks]
     ledger_deploys = [g for n, g in chain.gas_log if n == "deploy"]
     job, vk, proof, record = rounds[0].pop("_job")
@@ -151,7 +191,7 @@ def run(*, slots: int = 4, chunks: tuple[int, ...] = CHUNKS, rpc: str | None = N
     out: dict[str, Any] = {
         "suite": "gas", "machine": machine_info(), "backend": "json-rpc" if rpc else "embedded",
         "solc": artifact("JobLedger")["compiler"]["solc"], "slots": slots,
-        "deploy_ledger": ledger_deploys[0], "rounds": rounds, "single_proof": single,
+        "deploy_ledger": ledger_deploys[0], "rounds": rounds, "single_proof": single, "v2_rounds": v2_rounds,
         "snarkjs_peer": "snarkjs's verifier_groth16.sol.ejs rendered with our verification_key.json",
     }
     if 1 in by_m and len(by_m) > 1:
@@ -173,6 +213,9 @@ def table(result: dict[str, Any]) -> str:
         rows.append(f"  {key:<24} {first[key]:>10,}")
     for r in result["rounds"]:
         rows.append(f"  accept_round, {r['chunks']} chunk(s)   {r['accept_round']:>10,}")
+    for r in result.get("v2_rounds", []):
+        rows.append(f"  v2 (n={r['n']}, d={r['d']:.0e}, m={r['chunks']}): accept {r['accept_gas']:,}, "
+                    f"client per round {r['client_gas_per_round']:,}")
     if "accept_per_further_chunk" in result:
         rows.append(f"  per further chunk        {result['accept_per_further_chunk']:>10,.0f}")
     s = result["single_proof"]

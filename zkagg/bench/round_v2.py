@@ -231,6 +231,44 @@ def chunk_row(log_domain: int, rng: random.Random) -> dict[str, Any]:
             "resnet_prove_s_extrapolated": round(chunks * (best.witness_s + best.prove_s), 1)}
 
 
+def run(*, quick: bool = False, gas: bool = False) -> dict[str, Any]:
+    """What `zkagg bench round` reports: constraints per parameter at d = 10^5 for n in
+    {4, 8, 16, 64}, the round proved end to end at (8, 10^5) (and, without quick, at every n: the
+    chunk circuit does not depend on n, only the packing does), a client's commitments, and with
+    `gas` RoundCheckV2's acceptance gas."""
+    rng = random.Random(SEED)  # benchmark data and test-only SRS, not key material
+    out: dict[str, Any] = {"suite": "round-v2", "machine": machine_info(), "load_before": os.getloadavg()[0]}
+    out["constraints"] = constraints_rows()
+    rows, w1 = [], None
+    for n in (8,) if quick else (4, 8, 16, 64):
+        row, inputs = round_row(n, 10**5, rng)
+        rows.append(row)
+        if n == 8:
+            w1 = inputs
+    out["round"] = rows
+    sizes = [125_000] + ([] if quick else [RESNET_ELEMENTS])
+    out["client_commit"] = [commit_row(k, rng) for k in sizes]
+    if gas:
+        out["gas"] = gas_rows(w1, rng)
+    out["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    out["load_after"] = os.getloadavg()[0]
+    return out
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = [f"round v2 (load {result['load_before']:.1f} before, {result['load_after']:.1f} after)"]
+    for r in result["constraints"]:
+        lines.append(f"  n={r['n']:<3} d={r['d']:.0e}  {r['constraints_per_param']:.3f} constraints per parameter")
+    for r in result["round"]:
+        lines.append(f"  proved n={r['n']:<3} d={r['d']:.0e}  witness {r['witness_s']:.2f} s, proof {r['prove_s']:.2f} s, "
+                     f"round {r['round_s']:.2f} s ({r['chunks']} chunk(s) of {r['chunk_len']})")
+    for r in result["client_commit"]:
+        lines.append(f"  client commitments, {r['params']:,} parameters: {r['client_commit_s']:.2f} s")
+    for r in result.get("gas", []):
+        lines.append(f"  {r['shape']}: RoundCheckV2 {r['accept_gas']:,} gas")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="skip the ResNet-18-sized commitment")

@@ -9,6 +9,13 @@ published model in content-addressed storage against its hash. The job's empty c
 recomputed from the job's public layout (the commitment of the zero vector), never trusted: from
 `layout` when given, else from the layout of the first stored model. The report passes only if
 every check holds.
+
+A v2 job (created with createJobV2: its check is a RoundCheckV2) is replayed the same way up to
+acceptance; then the revealed points are read from the acceptRoundV2 transaction and checked
+against the digests the clients posted (C_u for U, E_u for D), the batched check is recomputed
+with zkagg's own pairing code against the chunk key, [tau]_2 and L the RoundCheckV2 holds, and the
+model hash keccak(job, round, N, L, m, h_0..h_{m-1}) is recomputed. (The binding check
+MSM(S) + rho G_B = C_S needs the SRS and S: `KzgJob.audit` does it off-chain.)
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any
 
 from ..aggregation.chunks import ChunkLayout
 from ..aggregation.prover import context
+from ..bn254 import G1Point, G2Point
 from ..bn254.field import FrArray
 from ..errors import InputError
 from ..groth16 import VerifyingKey, verify
@@ -88,15 +96,81 @@ def audit(ledger: LedgerContract, job_id: bytes, store: ContentStore | None = No
     params = created[0]["args"]["params"]
     n, m, empty = int(params["slots"]), int(params["chunks"]), int(params["emptyCommitment"])
     report.slots, report.chunks = n, m
-    vk = _verifying_key(ledger, params["verifier"], n, report)
+    v2 = _v2_key(ledger, params["verifier"]) if empty == 0 else None
+    vk = None if v2 is not None else _verifying_key(ledger, params["verifier"], n, report)
     events = {name: _by_round(ledger.events(name, job_id)) for name in (
         "MaskSetPosted", "MaskCommitted", "MaskingClosed", "Submitted", "SubmissionsClosed", "RoundAccepted")}
     rounds = sorted(set().union(*(set(v) for v in events.values())))
     for rnd in rounds:
         report.rounds.append(_round(ledger, job_id, rnd, n, m, empty, vk, events, store,
-                                    is_last=rnd == rounds[-1]))
-    _check_empty_commitment(report, empty, m, layout, ledger, job_id, store)
+                                    is_last=rnd == rounds[-1], v2=v2))
+    if v2 is None:
+        _check_empty_commitment(report, empty, m, layout, ledger, job_id, store)
     return report
+
+
+def _v2_key(ledger: LedgerContract, address: str) -> tuple[VerifyingKey, G2Point, int] | None:
+    """(chunk key, [tau]_2, L) of a RoundCheckV2, or None if `address` is not one."""
+    from . import round_check_v2
+
+    try:
+        words = [int(w) for w in ledger.chain.call(round_check_v2.contract(ledger.chain, address).functions.verifyingKey())]
+    except Exception:  # not a RoundCheckV2: the v1 path reports what is wrong with it
+        return None
+    if len(words) != round_check_v2.KEY_WORDS:
+        return None
+    tau = G2Point.from_bytes(b"".join(w.to_bytes(32, "big") for w in words[22:26]))
+    return key_from_words(words[:22]), tau, words[26]
+
+
+def _check_v2(ledger: LedgerContract, job_id: bytes, rnd: int, rep: RoundReport, event: Any,
+              v2: tuple[VerifyingKey, G2Point, int], posted: dict[int, tuple[int, int]],
+              masks: dict[int, int], m: int) -> None:
+    """The v2 acceptance replayed off-chain (see the module docstring)."""
+    from ..aggregation.kzg_round import (
+        ChunkEvalProof,
+        KzgRoundProof,
+        RoundContext,
+        RoundShape,
+        model_hash,
+        verify_round,
+    )
+    from ..aggregation.pipeline import RevealError, select_points
+    from ..ledger import Outcome
+
+    vk, tau_g2, chunk_len = v2
+    tx = ledger.chain.w3.eth.get_transaction(event["transactionHash"])
+    try:
+        fn, args = ledger.contract.decode_function_input(tx["input"])
+    except ValueError as err:
+        rep.problems.append(f"cannot decode the acceptance transaction: {err}")
+        return
+    if tx.get("to") != ledger.address or fn.fn_name != "acceptRoundV2":
+        rep.problems.append("the acceptance is not a direct acceptRoundV2 call: its points cannot be read")
+        return
+    a = args["a"]
+    fields = [a[k] for k in ("points", "rho", "opening", "proofs", "evaluations", "digests")] if isinstance(a, dict) else list(a)
+    points_w, rho, opening_w, proofs_w, evals, digests = fields
+    members = sorted((*rep.survivors, *rep.dropped))
+    try:
+        points = {k: G1Point.from_bytes(b"".join(int(w).to_bytes(32, "big") for w in points_w[2 * i : 2 * i + 2]))
+                  for i, k in enumerate(members)}
+        opening = G1Point.from_bytes(b"".join(int(w).to_bytes(32, "big") for w in opening_w))
+        chunks = tuple(ChunkEvalProof(int(e), int(h), proof_from_calldata([int(w) for w in proofs_w[8 * j : 8 * j + 8]]))
+                       for j, (e, h) in enumerate(zip(evals, digests)))
+        proof = KzgRoundProof(rep.total_weight, int(rho), opening, chunks)
+        ctx = RoundContext(int(ledger.chain.w3.eth.chain_id), bytes.fromhex(ledger.address[2:]), job_id, rnd)
+        shape = RoundShape(m * chunk_len, chunk_len)
+        c_s = select_points(ctx, Outcome(rep.survivors, rep.dropped), {u: posted[u][0] for u in rep.survivors},
+                            {d: masks[d] for d in rep.dropped}, points)
+        if verify_round(vk, tau_g2, ctx, shape, c_s, proof):
+            rep.proofs_verified = len(chunks)
+        else:
+            rep.problems.append("the batched check of the round fails")
+        if model_hash(ctx, shape, rep.total_weight, [int(h) for h in digests]) != rep.model_hash:
+            rep.problems.append("the model hash is not keccak(job, round, N, L, m, digests)")
+    except (InputError, RevealError, KeyError) as err:
+        rep.problems.append(f"the v2 acceptance does not check out: {err}")
 
 
 def _check_empty_commitment(report: AuditReport, empty: int, m: int, layout: ChunkLayout | None,
@@ -133,7 +207,8 @@ def _verifying_key(ledger: LedgerContract, address: str, n: int, report: AuditRe
 
 def _round(ledger: LedgerContract, job_id: bytes, rnd: int, n: int, m: int, empty: int,
            vk: VerifyingKey | None, events: dict[str, dict[int, list[Any]]],
-           store: ContentStore | None, *, is_last: bool) -> RoundReport:
+           store: ContentStore | None, *, is_last: bool,
+           v2: tuple[VerifyingKey, G2Point, int] | None = None) -> RoundReport:
     def ev(name: str) -> list[Any]:
         return events[name].get(rnd, [])
 
@@ -170,6 +245,9 @@ def _round(ledger: LedgerContract, job_id: bytes, rnd: int, n: int, m: int, empt
     acc = accepted[0]
     outputs = [int(o) for o in acc["args"]["outputs"]]
     rep.model_hash = bytes(acc["args"]["modelHash"])
+    if v2 is not None:
+        _check_v2(ledger, job_id, rnd, rep, acc, v2, posted, masks, m)
+        return rep
     if hashlib.sha256(b"".join(o.to_bytes(32, "big") for o in outputs)).digest() != rep.model_hash:
         rep.problems.append("the model hash is not sha256 of the chunk outputs")
     if len(outputs) != m:

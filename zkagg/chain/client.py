@@ -342,6 +342,13 @@ class LedgerContract:
                                    sender, gas=500_000 + 3_000 * params.slots + 30_000 * len(aggregators),
                                    value=pool)
 
+    def create_job_v2(self, job_id: bytes, params: JobParams, sender: LocalAccount, *,
+                      aggregators: Sequence[str] = (), pool: int = 0) -> TxReceipt:
+        """createJobV2: params.verifier is a RoundCheckV2, params.empty_commitment 0."""
+        return self.chain.transact(self.fn.createJobV2(_job_id(job_id), params.as_tuple(), list(aggregators)),
+                                   sender, gas=400_000 + 3_000 * params.slots + 30_000 * len(aggregators),
+                                   value=pool)
+
     def enroll(self, job_id: bytes, slot: int, account: str, sender: LocalAccount) -> TxReceipt:
         return self.chain.transact(self.fn.enroll(_job_id(job_id), slot, account), sender, gas=200_000)
 
@@ -376,6 +383,13 @@ class LedgerContract:
         m = max(len(outputs), len(proof_words) // 8, 1)
         return self.chain.transact(self.fn.acceptRound(_job_id(job_id), round, proof_words, outputs),
                                    sender, gas=400_000 + 120_000 * m)
+
+    def accept_round_v2(self, job_id: bytes, round: int, acceptance: tuple[Any, ...],
+                        sender: LocalAccount) -> TxReceipt:
+        """acceptRoundV2 with its RoundV2 tuple (points, rho, pi, proofs, e, h)."""
+        n_points, m = len(acceptance[0]) // 2, len(acceptance[4])
+        return self.chain.transact(self.fn.acceptRoundV2(_job_id(job_id), round, acceptance), sender,
+                                   gas=500_000 + 20_000 * n_points + 120_000 * m)
 
     def withdraw_reward(self, job_id: bytes, round: int, sender: LocalAccount) -> TxReceipt:
         return self.chain.transact(self.fn.withdrawReward(_job_id(job_id), round), sender, gas=150_000)

@@ -17,6 +17,7 @@ from eth_account.signers.local import LocalAccount
 from web3.logs import DISCARD
 
 from ..aggregation.chunks import ChunkLayout
+from ..aggregation.pipeline import KzgJob, RoundAcceptance
 from ..aggregation.prover import AggregationJob, RoundProof, chunk_output
 from ..errors import LedgerError, ProofRejectedError
 from ..groth16 import VerifyingKey
@@ -37,7 +38,8 @@ from .client import (
 
 #: the contract errors that mean "this proof does not prove the round"
 PROOF_ERRORS = frozenset({"ProofInvalid", "PointNotInSubgroup", "InvalidPoint", "InputNotInField",
-                          "WrongChunkCount", "WrongInputCount"})
+                          "WrongChunkCount", "WrongInputCount", "RoundRejected", "ScalarNotInField",
+                          "WrongLength", "WrongPointCount", "RevealedPointMismatch"})
 
 
 class ProofRevert(ContractRevert, ProofRejectedError):
@@ -88,6 +90,36 @@ class ChainLedger:
     @property
     def chain(self) -> Chain:
         return self.contract.chain
+
+    @property
+    def chain_id(self) -> int:
+        """Bound into v2 digests and z, with `address`."""
+        return int(self.chain.w3.eth.chain_id)
+
+    @property
+    def address(self) -> bytes:
+        return bytes.fromhex(self.contract.address[2:])
+
+    @classmethod
+    def create_v2(cls, chain: Chain, job: KzgJob, *, contract: LedgerContract | None = None,
+                  aggregator: LocalAccount | None = None, clients: Mapping[int, LocalAccount] | None = None,
+                  reward_per_round: int = 0, pool: int = 0, mask_window: int = 3600,
+                  submit_window: int = 3600) -> ChainLedger:
+        """Deploy what is missing (ledger, the job's RoundCheckV2 with the chunk key, [tau]_2 and
+        L, funded accounts), create the v2 job and enroll one account per client slot."""
+        from . import round_check_v2
+
+        owner = aggregator or chain.new_account()
+        contract = contract or LedgerContract.deploy(chain, owner)
+        cfg = job.config
+        clients = dict(clients) if clients is not None else {k: chain.new_account() for k in range(cfg.n_clients)}
+        check = round_check_v2.deploy(chain, job.vk, job.srs.tau_g2, job.shape.chunk_len, owner)
+        params = JobParams(cfg.n_clients, cfg.max_weight, job.shape.n_chunks, check, 0,
+                           mask_window, submit_window, reward_per_round)
+        contract.create_job_v2(cfg.job_id, params, owner, aggregators=[owner.address], pool=pool)
+        for k, account in sorted(clients.items()):
+            contract.enroll(cfg.job_id, k, account.address, owner)
+        return cls(contract, owner, clients)
 
     @classmethod
     def create(cls, chain: Chain, job: AggregationJob, vk: VerifyingKey, *,
@@ -214,7 +246,10 @@ class ChainLedger:
     def accept_round(self, job_id: bytes, round: int, proof: Any) -> bytes:
         """Send the round's chunk proofs and outputs; the contract verifies them against its own
         records and stores the model hash. The published aggregate is checked against the
-        outputs here first (the contract sees only the outputs)."""
+        outputs here first (the contract sees only the outputs). A v2 job takes a
+        RoundAcceptance (`_accept_v2`)."""
+        if isinstance(proof, RoundAcceptance):
+            return self._accept_v2(job_id, round, proof)
         if not isinstance(proof, RoundProof) or proof.round != round:
             raise ProofRejectedError(f"not a proof of round {round}")
         outputs = [c.output for c in proof.chunks]
@@ -231,6 +266,31 @@ class ChainLedger:
             if err.error in PROOF_ERRORS:
                 raise ProofRevert(err.error, err.values) from None
             raise
+        event = self.contract.contract.events.RoundAccepted().process_receipt(receipt, errors=DISCARD)[0]
+        return bytes(event["args"]["modelHash"])
+
+    def _accept_v2(self, job_id: bytes, round: int, acceptance: RoundAcceptance) -> bytes:
+        """acceptRoundV2: the members' points in increasing slot order (the contract selects C_u
+        or E_u by its own U/D and checks each against the posted digest), then the round proof."""
+        from . import round_check_v2
+
+        info = self.contract.round_info(job_id, round)
+        if set(acceptance.points) != set(info.members):
+            raise ProofRejectedError(f"round {round}: points must be revealed for exactly the members {info.members}")
+        call = round_check_v2.round_calldata(
+            round_check_v2.RoundContext(self.chain_id, self.address, job_id, round),
+            [acceptance.points[k] for k in info.members], acceptance.proof)
+        _, _, _, points, rho, opening, proofs, evaluations, digests = call
+        try:
+            receipt = self.contract.accept_round_v2(job_id, round, (points, rho, opening, proofs, evaluations, digests),
+                                                    self.aggregator)
+        except ContractRevert as err:
+            raw = err.values.get("data")
+            if isinstance(raw, bytes):  # an error of RoundCheckV2, passed through the ledger
+                err = round_check_v2.decode_error(raw)
+            if err.error in PROOF_ERRORS:
+                raise ProofRevert(err.error, err.values) from None
+            raise err from None
         event = self.contract.contract.events.RoundAccepted().process_receipt(receipt, errors=DISCARD)[0]
         return bytes(event["args"]["modelHash"])
 

@@ -23,6 +23,7 @@ import hashlib
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,14 +35,16 @@ from ..aggregation import (
     check_chunk,
     prove_chunk,
 )
+from ..aggregation.pipeline import KzgJob
 from ..bn254.field import FrArray
 from ..errors import LedgerError, ProtocolError, StoreError, TransportError, ZkaggError
 from ..groth16 import ProvingKey
 from ..ledger import Ledger, MaskSet, Outcome
 from ..secagg.aggregator import Aggregator, AggregatorStage, Outgoing, RoundResult
+from ..secagg.commitments import CommitLike
 from ..secagg.config import SecAggConfig
 from ..secagg.messages import Message, decode, encode
-from ..secagg.round import Commit, default_commit
+from ..secagg.round import default_commit
 from .journal import Journal, JournalLostError, Kind
 from .records import LedgerWrite, decode_proof, decode_write, encode_proof, encode_write
 
@@ -167,6 +170,15 @@ class JournaledLedger:
     def model_hash(self, job_id: bytes, round: int) -> bytes | None:
         return self.inner.model_hash(job_id, round)
 
+    @property
+    def chain_id(self) -> Any:
+        """The inner ledger's (v2 digests and proofs are bound to it, not to this wrapper)."""
+        return getattr(self.inner, "chain_id", None)
+
+    @property
+    def address(self) -> Any:
+        return getattr(self.inner, "address", None)
+
 
 #: the deadlines (0 keys, 1 shares, 2 masking, 3 inputs, 4 unmasking) that must have started before
 #: the ledger can show each step of a round: the aggregator journals a deadline before it writes
@@ -208,7 +220,7 @@ class DurableAggregator:
     the same configuration, ledger and round after a crash and it resumes where it stopped."""
 
     def __init__(self, config: SecAggConfig, ledger: Ledger, round: int, path: str | Path, *,
-                 commit: Commit = default_commit) -> None:
+                 commit: CommitLike = default_commit) -> None:
         self.journal = Journal(path, round_identity(config, round))
         try:
             writes = [decode_write(e.payload) for e in self.journal.entries() if e.kind is Kind.LEDGER]
@@ -334,6 +346,17 @@ class DurableAggregator:
         chunks = tuple(self._proofs[j] for j in range(job.layout.n_chunks))
         round_proof = RoundProof(result.round, chunks, result.aggregate, result.total_weight)
         return self.ledger.accept_round(job.config.job_id, result.round, round_proof)
+
+    def publish_v2(self, job: KzgJob, *, executor: Executor | None = None) -> bytes:
+        """Prove the finished round through the v2 pipeline (points checked against the ledger,
+        chunk proofs in `executor`, the batched check once) and submit it to the ledger once
+        (journaled: after a restart an accepted round is answered from the journal). The v2 chunk
+        proofs are not journaled: a restart before acceptance proves the round again."""
+        result = self.machine.result
+        if result is None:
+            raise ProtocolError(f"the round is not finished (stage {self.stage.value})")
+        acceptance = job.prove(result, self.ledger, executor=executor)
+        return self.ledger.accept_round(job.config.job_id, result.round, acceptance)
 
     def shutdown(self) -> None:
         self.journal.close()

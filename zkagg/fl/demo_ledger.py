@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..aggregation.prover import RoundProof
 from ..errors import InputError
 from ..ledger import Ledger, MemoryLedger
 from .job import Job, LedgerFactory, PublishedRound
@@ -86,7 +87,12 @@ class DemoLedger:
             return
         from ..chain.store import Model
 
-        model = Model(published.proof.aggregate, published.total_weight, job.aggregation.layout.chunk_len)
+        aggregate = published.aggregate
+        if aggregate is None and isinstance(published.proof, RoundProof):
+            aggregate = published.proof.aggregate
+        if aggregate is None:
+            raise InputError("the published round carries no aggregate")
+        model = Model(aggregate, published.total_weight, job.aggregation.layout.chunk_len)
         if self.store.put_model(model) != published.model_hash:
             raise InputError("the stored model's hash differs from the accepted one")
 

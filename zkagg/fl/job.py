@@ -16,20 +16,28 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .. import kzg
 from ..aggregation import AggregationJob, RoundProof, prove_round, slots, verify_round
-from ..ceremony.job_keys import PtauSource, job_proving_key
+from ..aggregation.kzg_round import ChunkProver, RoundShape
+from ..aggregation.pipeline import KzgJob, RoundAcceptance
+from ..bn254.field import FrArray
+from ..ceremony.job_keys import PtauSource, job_proving_key, load_verified_ptau
 from ..ceremony.zkey import Zkey
+from ..circuit.blocks import compile_blocks
+from ..circuits.chunk_v2 import chunk_circuit
 from ..errors import InputError, LedgerError, ProofError, ProtocolError
 from ..groth16 import ProvingKey, VerifyingKey
 from ..ledger import Ledger, MemoryLedger
 from ..secagg import Aggregator, Client, DropPoint, Quantization, SecAggConfig, simulate_round
 from ..secagg.aggregator import RoundResult
+from ..secagg.commitments import CommitLike
 from ..secagg.encoding import Layout, Update, decode
 from .checks import check_template, check_update, check_updates
 from .estimate import check_budget, estimate
@@ -39,8 +47,12 @@ from .params import JobParams
 #: the default limit of a round's estimated proving time (Job's max_round_seconds)
 DEFAULT_MAX_ROUND_SECONDS = 3600.0
 
-#: a ledger that opens the job itself once the job's key exists (e.g. one that deploys a contract)
-LedgerFactory = Callable[[AggregationJob, VerifyingKey], Ledger]
+#: a ledger that opens the job itself once the job's key exists (e.g. one that deploys a contract);
+#: a v2 job calls it with its KzgJob alone (e.g. `functools.partial(ChainLedger.create_v2, chain)`)
+LedgerFactory = Callable[..., Ledger]
+#: the round statements a Job runs: "v1" (the per-client chunk circuit) or "v2" (aggregation v2:
+#: KZG commitments, n-independent chunk proofs, one batched check)
+PROTOCOLS = ("v1", "v2")
 
 
 @dataclass(frozen=True)
@@ -53,9 +65,10 @@ class PublishedRound:
     total_weight: int  # N = Σ w_u over the survivors
     survivors: tuple[int, ...]
     dropped: tuple[int, ...]  # committed a mask, never submitted: recovered from Shamir shares
-    proof: RoundProof = field(repr=False)
+    proof: RoundProof | RoundAcceptance = field(repr=False)  # v2: the revealed points and the round proof
     prove_seconds: float
-    model_hash: bytes  # what the ledger stored for the round: sha256 over the proved chunk outputs
+    model_hash: bytes  # what the ledger stored for the round (v1 sha256 of the chunk outputs, v2 keccak)
+    aggregate: FrArray | None = field(default=None, repr=False)  # S (v2; v1 keeps it in the proof)
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,12 @@ class Job:
     before the setup; a job whose estimate exceeds `max_round_seconds` (None: no limit) is refused
     with ProvingBudgetError before the setup runs.
 
+    `protocol="v2"` runs aggregation v2 (`zkagg.aggregation.pipeline`): KZG commitments posted
+    as digests, a chunk circuit independent of n (the same key rules), the SRS from the same
+    `ptau` (or a random tau with the insecure setup), chunk proofs in `executor` (any
+    concurrent.futures Executor, e.g. `zkagg.aggregation.ray_backend.RayExecutor()`); a ledger
+    factory is then called with the KzgJob alone (`partial(ChainLedger.create_v2, chain)`).
+
     `clip_updates=False` (the default) refuses updates outside [-clip, clip] with a BudgetError;
     True clips them, as secure aggregation does. Every tensor of the template is averaged: leave
     integer buffers (such as BatchNorm's num_batches_tracked) out of it.
@@ -104,7 +123,8 @@ class Job:
                  clip_updates: bool = False, job_id: bytes | None = None,
                  proving_key: ProvingKey | Zkey | None = None, ptau: PtauSource | None = None,
                  setup: str | None = None,
-                 max_round_seconds: float | None = DEFAULT_MAX_ROUND_SECONDS) -> None:
+                 max_round_seconds: float | None = DEFAULT_MAX_ROUND_SECONDS, protocol: str = "v1",
+                 executor: Executor | None = None) -> None:
         layout = check_template(template)
         config = SecAggConfig(
             job_id=secrets.token_bytes(32) if job_id is None else job_id, n_clients=n_clients,
@@ -114,6 +134,17 @@ class Job:
         if ledger is not None and not (hasattr(ledger, "open_job") or callable(ledger)):
             raise InputError("ledger: expected a ledger with open_job(...) or a factory (job, vk) -> Ledger")
         check_update(layout, config, template, who="template", clip=bool(clip_updates))
+        if protocol not in PROTOCOLS:
+            raise InputError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
+        self.protocol = protocol
+        #: where a v2 round's chunk proofs run (None: here; e.g. ray_backend.RayExecutor())
+        self.executor = executor
+        #: the v2 round pipeline (None for a v1 job)
+        self.kzg: KzgJob | None = None
+        if protocol == "v2":
+            self._init_v2(config, layout, chunk_len, bool(clip_updates), proving_key, ptau, setup,
+                          MemoryLedger() if ledger is None else ledger)
+            return
         self.aggregation = (AggregationJob.fitting(config) if chunk_len is None
                             else AggregationJob(config, chunk_len))
         #: a round's proving work, estimated before the circuit or the key exists
@@ -133,6 +164,45 @@ class Job:
         self.ledger = _open_job(MemoryLedger() if ledger is None else ledger, self)
         self.next_round = 0
         self.rounds: list[PublishedRound] = []
+
+    def _init_v2(self, config: SecAggConfig, layout: Layout, chunk_len: int | None, clip: bool,
+                 proving_key: ProvingKey | Zkey | None, ptau: PtauSource | None, setup: str | None,
+                 ledger: Ledger | LedgerFactory) -> None:
+        """A v2 job: the chunk circuit depends on L alone (one key per chunk length, the same
+        key rules), the SRS comes from the same ptau (or, with the insecure setup, from a fresh
+        random tau), and the ledger accepts rounds with the job's KzgRoundVerifier."""
+        from ..bench.round_v2 import chunking
+
+        shape = chunking(config.n_elements) if chunk_len is None else RoundShape(config.n_elements, chunk_len)
+        self.aggregation = AggregationJob(config, shape.chunk_len)  # the v1 statement is not built
+        self.estimate = estimate(self.aggregation)
+        self.params = JobParams(config, layout, shape.chunk_len, clip)
+        r1cs = compile_blocks(chunk_circuit(shape.chunk_len)).materialize()
+        if isinstance(proving_key, ProvingKey) and proving_key.vk.n_public != 3:
+            raise InputError("proving_key: it was not made for the v2 chunk circuit")
+        self.proving_key = job_proving_key(r1cs, proving_key=proving_key, ptau=ptau, setup=setup)
+        del r1cs
+        size = shape.blind_index + 1
+        srs = (kzg.Srs.from_ptau(load_verified_ptau(ptau), size)  # type: ignore[arg-type]
+               if ptau is not None else kzg.Srs.insecure_from_tau(kzg.random_tau(), size))
+        self.kzg = KzgJob(config, shape, srs, ChunkProver(shape.chunk_len, self.proving_key))
+        opener = getattr(ledger, "open_job", None)
+        if opener is not None:
+            opener(config.job_id, config.n_clients, config.max_weight, self.kzg.verifier())
+            self.ledger = ledger  # type: ignore[assignment]
+        else:
+            assert callable(ledger)
+            self.ledger = ledger(self.kzg)
+        self.next_round = 0
+        self.rounds = []
+
+    @property
+    def commit(self) -> CommitLike:
+        """What clients commit with: KZG point digests bound to this job's ledger (v2), or the
+        v1 vector hash."""
+        if self.kzg is not None:
+            return self.kzg.committer(self.ledger)
+        return self.aggregation.commit
 
     @property
     def config(self) -> SecAggConfig:
@@ -186,7 +256,7 @@ class Job:
         round = self.next_round
         try:
             result = simulate_round(self.config, checked, round=round, ledger=self.ledger,
-                                    dropouts=drops, commit=self.aggregation.commit)
+                                    dropouts=drops, commit=self.commit)
         except BaseException:
             if self._started_on_ledger(round):
                 self.next_round = round + 1
@@ -199,12 +269,16 @@ class Job:
     def client(self, client_id: int, update: Update, weight: int, *, round: int) -> Client:
         """A client's secure-aggregation state machine for `round` (the aggregator's), on this
         job's ledger; `JobParams.client` makes the same elsewhere from `job.params`."""
+        if self.kzg is not None:
+            checked = check_updates(self.layout, self.config, {client_id: (update, weight)}, clip=self.clip_updates)
+            flat, w = checked[client_id]
+            return Client(self.config, self.ledger, client_id, round, flat, w, commit=self.commit)
         return self.params.client(self.ledger, client_id, update, weight, round=round)
 
     def aggregator(self) -> Aggregator:
         """The aggregator's state machine for the next round; the round number (`.ident.round`,
         which the clients need) is taken now. When its stage is DONE, pass `.result` to `publish`."""
-        return Aggregator(self.config, self.ledger, self._take_round(), commit=self.aggregation.commit)
+        return Aggregator(self.config, self.ledger, self._take_round(), commit=self.commit)
 
     def publish(self, result: RoundResult) -> PublishedRound:
         """Prove a finished round, verify the proof against the ledger's commitments, have the
@@ -213,6 +287,8 @@ class Job:
             raise ProtocolError("the round result belongs to another job")
         if any(p.round == result.round for p in self.rounds):
             raise ProtocolError(f"round {result.round} is already published")
+        if self.kzg is not None:
+            return self._publish_v2(result)
         start = time.perf_counter()
         proof = prove_round(self.aggregation, self.proving_key, result, self.ledger)
         seconds = time.perf_counter() - start
@@ -236,6 +312,27 @@ class Job:
         self.next_round = max(self.next_round, result.round + 1)
         return published
 
+    def _publish_v2(self, result: RoundResult) -> PublishedRound:
+        """The one v2 proof path (zkagg.aggregation.pipeline): points checked against the
+        ledger, chunk proofs, the batched check once, the ledger's acceptance."""
+        assert self.kzg is not None
+        start = time.perf_counter()
+        acceptance, model_hash = self.kzg.publish(result, self.ledger, executor=self.executor)
+        seconds = time.perf_counter() - start
+        outcome = self.ledger.outcome(self.job_id, result.round)
+        if outcome is None:
+            raise LedgerError(f"round {result.round}: the ledger has no outcome")
+        n = acceptance.proof.total_weight
+        mean = decode(result.aggregate, n, self.config)
+        published = PublishedRound(
+            round=result.round, model=self.layout.unflatten(mean), mean=mean, total_weight=n,
+            survivors=outcome.survivors, dropped=outcome.dropped, proof=acceptance, prove_seconds=seconds,
+            model_hash=model_hash, aggregate=result.aggregate,
+        )
+        self.rounds.append(published)
+        self.next_round = max(self.next_round, result.round + 1)
+        return published
+
     # -- audit ------------------------------------------------------------------------------
 
     def audit(self) -> AuditReport:
@@ -251,6 +348,17 @@ class Job:
 
     def _audit_round(self, p: PublishedRound) -> str | None:
         cfg = self.config
+        if self.kzg is not None:
+            if not isinstance(p.proof, RoundAcceptance) or p.aggregate is None:
+                return "not a v2 round"
+            verdict = self.kzg.audit(self.ledger, p.round, p.aggregate, p.proof)
+            if not verdict.ok:
+                return "; ".join(verdict.failures)
+            if not np.array_equal(decode(p.aggregate, p.total_weight, cfg), p.mean):
+                return "the published model is not the decoding of the proved aggregate"
+            return None
+        if not isinstance(p.proof, RoundProof):
+            return "not a v1 round proof"
         outcome = self.ledger.outcome(cfg.job_id, p.round)
         if outcome is None or (outcome.survivors, outcome.dropped) != (p.survivors, p.dropped):
             return "survivors and dropped clients differ from the ledger's"

@@ -24,11 +24,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..bn254 import FR_MODULUS, G1Point
 from ..bn254.field import FrArray
 from ..errors import DropoutError, PrivacyError, ProtocolError
 from ..ledger import Ledger
 from . import shamir
 from .client import check_advert, self_mask
+from .commitments import CommitLike, as_committer
 from .config import SecAggConfig
 from .encoding import decode
 from .graph import is_connected, neighbour_graph
@@ -46,7 +48,7 @@ from .messages import (
     UnmaskRequest,
     UnmaskShares,
 )
-from .round import Commit, RoundId, default_commit, total_mask
+from .round import RoundId, default_commit, total_mask
 
 #: a message and the client it goes to
 Outgoing = tuple[int, Message]
@@ -74,6 +76,11 @@ class RoundResult:
     dropped: tuple[int, ...]
     inputs: dict[int, FrArray] = field(repr=False)
     misbehaving: dict[int, str] = field(default_factory=dict)
+    #: with KZG commitments (aggregation v2): the points the aggregator recomputed and checked
+    #: against the ledger's digests, C_u for u in U and E_u for u in D, to reveal at acceptance
+    points: dict[int, G1Point] = field(default_factory=dict, repr=False)
+    #: rho = sum over D of the blinders s'_u inside the E_u (0 without KZG commitments)
+    rho: int = 0
 
     def mean(self) -> npt.NDArray[np.float64]:
         """The weighted mean of the survivors' updates, as a flat float64 vector (see encoding.decode)."""
@@ -82,9 +89,12 @@ class RoundResult:
 
 class Aggregator:
     def __init__(self, config: SecAggConfig, ledger: Ledger, round: int, *,
-                 commit: Commit = default_commit) -> None:
+                 commit: CommitLike = default_commit) -> None:
         self.ident = RoundId(config, round)
         self.ledger, self.commit = ledger, commit
+        self.committer = as_committer(commit)
+        self._points: dict[int, G1Point] = {}
+        self._blinds: dict[int, int] = {}
         self.stage = AggregatorStage.KEYS
         self._keys: dict[int, tuple[bytes, bytes]] = {}
         self._signatures: dict[int, bytes] = {}
@@ -238,8 +248,11 @@ class Aggregator:
             if seed >= 1 << 248:
                 continue
             vector = self_mask(self.ident, owner, seed, self._inputs[owner], -1)
-            if self.commit(vector) == committed:
+            opened = self.committer.input_commitment(self.ident.context, owner, vector)
+            if opened.digest == committed:
                 self._name_wrong_shares(points, subset, owner, "self-mask seed", misbehaving)
+                if opened.point is not None:
+                    self._points[owner] = opened.point
                 return vector
         raise ProtocolError(f"no {t} of the survivors' shares open client {owner}'s upload to its commitment c_u")
 
@@ -275,8 +288,11 @@ class Aggregator:
         mask = total_mask(self.ident, dropped, mask_private_key(seed), partners,
                           {v: k[0] for v, k in self._keys.items()})
         committed = self.ledger.mask_commitments(self.config.job_id, self.ident.round)[dropped]
-        if self.commit(mask) != committed:
+        opened = self.committer.mask_commitment(self.ident.context, dropped, mask, seed)
+        if opened.digest != committed:
             raise ProtocolError(f"client {dropped}'s rebuilt total mask does not match its commitment e_u")
+        if opened.point is not None:
+            self._points[dropped], self._blinds[dropped] = opened.point, opened.blind
         return mask
 
     def _finish(self, inputs: dict[int, FrArray], masks: dict[int, FrArray],
@@ -293,6 +309,7 @@ class Aggregator:
             survivors=self._survivors, dropped=self._dropped,
             inputs={**inputs, **masks},
             misbehaving=misbehaving or {},
+            points=dict(self._points), rho=sum(self._blinds.values()) % FR_MODULUS,
         )
         self.stage = AggregatorStage.DONE
 

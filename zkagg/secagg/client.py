@@ -35,6 +35,7 @@ from ..errors import KeyAuthenticationError, PrivacyError, ProtocolError, ShareE
 from ..identity import Signer, advert_payload, verify
 from ..ledger import Ledger
 from . import prg, shamir
+from .commitments import CommitLike, Committer, as_committer
 from .config import SecAggConfig
 from .encoding import Layout, Update, encode
 from .graph import is_connected, neighbour_graph
@@ -59,7 +60,7 @@ from .messages import (
     UnmaskRequest,
     UnmaskShares,
 )
-from .round import Commit, RoundId, default_commit, total_mask
+from .round import RoundId, default_commit, total_mask
 
 
 class ClientStage(enum.Enum):
@@ -77,10 +78,11 @@ class Client:
 
     def __init__(self, config: SecAggConfig, ledger: Ledger, client_id: int, round: int,
                  update: Update, weight: int, *, layout: Layout | None = None,
-                 commit: Commit = default_commit, signer: Signer | None = None) -> None:
+                 commit: CommitLike = default_commit, signer: Signer | None = None) -> None:
         if not 0 <= client_id < config.n_clients:
             raise ProtocolError(f"client id {client_id} is not a slot of this job")
         self.id, self.ledger, self.commit = client_id, ledger, commit
+        as_committer(commit)  # refused now if it is neither a Committer nor a vector hash
         self.ident = RoundId(config, round)
         self.weight = weight
         self._packed = encode(update, weight, config, layout)
@@ -101,6 +103,11 @@ class Client:
     @property
     def config(self) -> SecAggConfig:
         return self.ident.config
+
+    @property
+    def committer(self) -> Committer:
+        """How this client commits (derived from `commit`, so a restored client needs nothing more)."""
+        return as_committer(self.commit)
 
     def state(self) -> dict[str, Any]:
         """Everything `restore` needs to rebuild this client, as bytes, ints and lists (its
@@ -124,7 +131,7 @@ class Client:
 
     @classmethod
     def restore(cls, state: Mapping[str, Any], config: SecAggConfig, ledger: Ledger, *,
-                commit: Commit = default_commit, signer: Signer | None = None) -> Client:
+                commit: CommitLike = default_commit, signer: Signer | None = None) -> Client:
         """The client `state()` described, for this job's config and ledger."""
         client = cls.__new__(cls)
         client.id, client.ledger, client.commit = state["slot"], ledger, commit
@@ -226,8 +233,9 @@ class Client:
         if not partners:
             raise PrivacyError(f"client {self.id} has no mask partner in the mask set: its input would be exposed")
         mask = total_mask(self.ident, self.id, self._mask_key, partners, {v: k[0] for v, k in self._keys.items()})
+        posted = self.committer.mask_commitment(self.ident.context, self.id, mask, self._seed)
         self.ledger.post_mask_commitment(self.config.job_id, self.ident.round, msg.attempt, self.id,
-                                         self.commit(mask))
+                                         posted.digest)
         self._mask, self._attempt = mask, msg.attempt
         return []
 
@@ -239,8 +247,8 @@ class Client:
         masked = self._packed + self._mask
         # Commit first, upload after; and upload only ŷ_u = y_u + PRG(b_u): y_u itself can be
         # opened only once the ledger has fixed every commitment of the round (input independence).
-        self.ledger.post_submission(self.config.job_id, self.ident.round, self.id,
-                                    self.commit(masked), self.weight)
+        posted = self.committer.input_commitment(self.ident.context, self.id, masked)
+        self.ledger.post_submission(self.config.job_id, self.ident.round, self.id, posted.digest, self.weight)
         hidden = self_mask(self.ident, self.id, self._self_seed, masked)
         return [self._msg(MaskedInput, vector=hidden)]
 

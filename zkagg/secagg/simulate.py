@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from ..ledger import Ledger, MemoryLedger
 from .aggregator import Aggregator, AggregatorStage, Outgoing, RoundResult
 from .client import Client
+from .commitments import CommitLike
 from .config import SecAggConfig
 from .encoding import Update
 from .messages import MaskedInput, Message, decode, encode
-from .round import Commit, default_commit
+from .round import default_commit
 
 
 class DropPoint(enum.Enum):
@@ -53,7 +54,7 @@ class InProcessTransport:
 
 def simulate_round(config: SecAggConfig, updates: Mapping[int, tuple[Update, int]], *, round: int = 0,
                    ledger: Ledger | None = None, dropouts: Mapping[int, DropPoint] | None = None,
-                   commit: Commit = default_commit) -> RoundResult:
+                   commit: CommitLike = default_commit) -> RoundResult:
     """One round over `updates` ({client id: (update, weight)}); returns the aggregator's result.
 
     Raises DropoutError or PrivacyError (and releases nothing) when the round cannot complete safely.
