@@ -19,10 +19,11 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
-from ..bn254 import FrArray, G1Array, G1Point, G2Array, G2Point
+from ..bn254 import FrArray, G1Array, G1Point, G2Array, G2Point, fixed_base_mul
 from ..bn254.pairing import pairing_product_is_one
 from ..errors import InputError, SetupError, check_int
 from .blake2b import Blake2b512, blake2b512
@@ -37,6 +38,8 @@ from .contribution_key import (
 )
 from .encoding import limbs_to_compressed, limbs_to_uncompressed
 from .ptau import MAX_POWER, Ptau, PtauContribution
+
+A = TypeVar("A", G1Array, G2Array)
 
 MIN_BEACON_EXP, MAX_BEACON_EXP = 10, 63  # snarkjs's bounds on the beacon's hash iterations
 
@@ -86,15 +89,34 @@ def _sections_bytes(ptau: Ptau, encode: str) -> list[bytes]:
             fn(ptau.beta_tau_g1.limbs, "g1"), fn(G2Array.from_points([ptau.beta_g2]).limbs, "g2")]
 
 
+def _common_point(points: G1Array | G2Array) -> G1Point | G2Point | None:
+    """The point every entry equals (never infinity), or None: a section of a fresh file."""
+    limbs = points.limbs
+    if len(limbs) == 0 or not limbs[0].any() or not bool((limbs == limbs[0]).all()):
+        return None
+    return points[0]
+
+
+def _mul_section(points: A, scalars: FrArray) -> A:
+    """points[i]·scalars[i] in constant time in the scalars. A section whose points are all one
+    point (every section of a fresh `new` file, so the first contribution of every ceremony) is
+    a fixed-base multiplication: a table of that point's multiples and no doublings, about 10x
+    faster than the variable-base kernel. Which kernel runs depends on the public points only."""
+    base = _common_point(points)
+    if base is None:
+        return points.scalar_mul_secret(scalars)
+    return fixed_base_mul(base, scalars)  # type: ignore[arg-type, return-value]
+
+
 def _apply(ptau: Ptau, factors: SecretFactors, key: ContributionKey, challenge: bytes, name: str,
            beacon: tuple[bytes, int] | None) -> Ptau:
     n = 1 << ptau.power
     t = _powers(factors.tau, 2 * n - 1)
     # every multiplication by a secret runs in the constant-time kernels
-    tau_g1 = ptau.tau_g1.scalar_mul_secret(t)
-    tau_g2 = ptau.tau_g2.scalar_mul_secret(t[:n])
-    alpha = ptau.alpha_tau_g1.scalar_mul_secret(t[:n] * factors.alpha)
-    beta = ptau.beta_tau_g1.scalar_mul_secret(t[:n] * factors.beta)
+    tau_g1 = _mul_section(ptau.tau_g1, t)
+    tau_g2 = _mul_section(ptau.tau_g2, t[:n])
+    alpha = _mul_section(ptau.alpha_tau_g1, t[:n] * factors.alpha)
+    beta = _mul_section(ptau.beta_tau_g1, t[:n] * factors.beta)
     beta_g2 = ptau.beta_g2.mul_secret(factors.beta)
     out = Ptau(ptau.power, tau_g1, tau_g2, alpha, beta, beta_g2, ptau.contributions, ptau.ceremony_power)
     response = Blake2b512().update(challenge)
