@@ -25,7 +25,7 @@ from zkagg.ceremony.contribution_key import (
 )
 from zkagg.ceremony.encoding import MONT_R, Q
 from zkagg.ceremony.ptau import DegenerateSetupError, PtauFormatError
-from zkagg.errors import NotInSubgroupError, NotOnCurveError, SetupError, ZkaggError
+from zkagg.errors import InputError, NotInSubgroupError, NotOnCurveError, SetupError, ZkaggError
 from zkagg.groth16.qap import roots_of_unity
 
 VEC = Path(__file__).parent / "vectors" / "ptau"
@@ -124,6 +124,19 @@ def test_a_section_with_one_other_point_takes_the_general_path(monkeypatch: pyte
         assert phase1._common_point(getattr(odd, section)) is None
         fast = ptau.to_bytes(phase1.contribute(odd, "x", rng=random.Random(6)))
         assert fast == _general_path(odd, 6, monkeypatch), section
+
+
+def test_first_contribution_prepares_the_same_sections_as_the_group_dft() -> None:
+    fresh = phase1.new(6)
+    prepared = phase1.contribute(fresh, "x", rng=random.Random(7), prepare=True)
+    slow = ptau.prepare_phase2(phase1.contribute(fresh, "x", rng=random.Random(7)))
+    assert ptau.to_bytes(prepared) == ptau.to_bytes(slow)
+    ptau.parse(ptau.to_bytes(prepared))  # check_prepared accepts it
+
+
+def test_prepare_needs_a_fresh_file(snarkjs_b: ptau.Ptau) -> None:
+    with pytest.raises(InputError, match="fresh file"):
+        phase1.contribute(snarkjs_b, "x", rng=random.Random(8), prepare=True)
 
 
 def test_uncontributed_file_is_refused() -> None:
