@@ -10,9 +10,9 @@ caller passes `setup=INSECURE_SINGLE_PARTY_SETUP` (tests and demos).
 `setup=LOCAL_CEREMONY` runs the ceremony path here: a fresh ptau sized for the circuit, one
 contribution (which also fills the phase-2 sections), its verification, then phase 2 and one
 contribution. The process that runs it saw τ, α, β and δ while contributing, so the key is as
-trusted as that process (as with the single-party setup), but both transcripts are real and
-checkable, and the ptau is one a ceremony can continue (`Job.setup_ptau`, then
-`phase1.contribute`). The demo uses it.
+trusted as that process (as with the single-party setup), but it is made by the ceremony code
+with both transcripts checked. For one-machine runs (the demo); `local_ptau` gives the ptau alone,
+to save and pass to other contributors.
 """
 
 from __future__ import annotations
