@@ -7,7 +7,16 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zkagg.bn254 import FR_MODULUS, FrArray, G1Array, G1Point, fixed_base_mul
+from zkagg.bn254 import (
+    FQ_MODULUS,
+    FR_MODULUS,
+    FrArray,
+    G1Array,
+    G1Point,
+    G2Array,
+    G2Point,
+    fixed_base_mul,
+)
 from zkagg.ceremony import glv
 
 EDGES = [0, 1, 2, FR_MODULUS - 1, glv.LAMBDA, FR_MODULUS - glv.LAMBDA, 2**128, 2**128 - 1, 2**253]
@@ -32,9 +41,15 @@ def test_public_mul_equals_the_plain_one(ks: list[int], seed: int) -> None:
     import random
 
     rng = random.Random(seed)
-    ks = ks + EDGES + ks[:3]  # repeated scalars share one split
-    points = fixed_base_mul(G1Point.generator(), FrArray.random(len(ks), rng)).limbs.copy()
-    points[1] = 0  # the point at infinity
-    scalars = FrArray.from_ints(ks)
-    want = G1Array._trusted(points).scalar_mul(scalars).limbs
-    assert np.array_equal(glv.g1_mul_public(points, scalars), want)
+    ks = ks + EDGES + [glv.PSI, glv.PSI - 1, glv.PSI + 1] + ks[:3]  # repeated scalars share one split
+    for base, arr, mul in ((G1Point.generator(), G1Array, glv.g1_mul_public),
+                           (G2Point.generator(), G2Array, glv.g2_mul_public)):
+        points = fixed_base_mul(base, FrArray.random(len(ks), rng)).limbs.copy()  # type: ignore[arg-type]
+        points[1] = 0  # the point at infinity
+        scalars = FrArray.from_ints(ks)
+        want = arr._trusted(points).scalar_mul(scalars).limbs
+        assert np.array_equal(mul(points, scalars), want), arr.__name__
+
+
+def test_psi_eigenvalue_is_q_mod_r() -> None:
+    assert glv.PSI == FQ_MODULUS % FR_MODULUS and glv.PSI < 2**128 and FR_MODULUS // glv.PSI < 2**128

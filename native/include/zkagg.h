@@ -300,5 +300,8 @@ int64_t zkagg_g2_check_on_curve(const uint64_t *p, size_t n);
  * when k1 / k2 is negative (zkagg/ceremony/glv.py). Montgomery affine points. NOT constant-time. */
 void zkagg_g1_mul_glv(uint64_t *out, const uint64_t *p, const uint64_t *k1, const uint64_t *k2,
                       const uint8_t *neg, size_t n);
+/* out[i] = k[i] p[i] on G2 for PUBLIC scalars split as k = k1 + k2 (q - r), k2 = floor(k / (q - r))
+ * (the endomorphism psi acts as q - r on G2), both below 2^128. NOT constant-time. */
+void zkagg_g2_mul_psi(uint64_t *out, const uint64_t *p, const uint64_t *k1, const uint64_t *k2, size_t n);
 
 #endif

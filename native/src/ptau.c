@@ -150,3 +150,68 @@ void zkagg_g1_mul_glv(uint64_t *out, const uint64_t *p, const uint64_t *k1, cons
     ptau_glv_ctx x = {out, p, k1, k2, neg, n};
     curve_run((n + CURVE_MUL_BLK - 1) / CURVE_MUL_BLK, ptau_glv_item, &x, n >= 2);
 }
+
+/* ---- G2 multiplication by PUBLIC scalars with the untwist-Frobenius-twist endomorphism ----
+ * psi(x, y) = (conj(x) gamma_(1,2), conj(y) gamma_(1,3)) (the pairing's pi(Q), pairing.c) acts
+ * on G2 as multiplication by q mod r = q - r (about 2^127.8). The caller splits k = k1 + k2 (q - r)
+ * with k2 = floor(k / (q - r)), both below 2^128 and non-negative; 128 shared doublings instead
+ * of 254. In Jacobian coordinates psi is (conj(X) gamma_(1,2) : conj(Y) gamma_(1,3) : conj(Z)),
+ * conjugation being a field automorphism. Not constant-time. */
+static void ptau_psi_jac(g2_jac *r, const g2_jac *p) {
+    fq6_fq2_conj(r->x, p->x);
+    fq2_mul(r->x, r->x, FQ12_FROB1[1]);
+    fq6_fq2_conj(r->y, p->y);
+    fq2_mul(r->y, r->y, FQ12_FROB1[2]);
+    fq6_fq2_conj(r->z, p->z);
+}
+
+static inline void ptau_gls_add_digit(g2_jac *r, const g2_jac *tab, int d) {
+    g2_jac neg;
+    if (d > 0) {
+        g2_jac_add(r, r, &tab[d - 1]);
+    } else if (d < 0) {
+        g2_jac_neg(&neg, &tab[-d - 1]);
+        g2_jac_add(r, r, &neg);
+    }
+}
+
+static void ptau_gls_one(g2_jac *r, const uint64_t *p, const uint64_t *k1, const uint64_t *k2) {
+    g2_jac t1[16], t2[16];
+    int8_t d1[CURVE_W5_DIGITS], d2[CURVE_W5_DIGITS];
+    g2_jac_set_inf(r);
+    if (g2_aff_is_inf(p)) return;
+    g2_jac_from_aff(&t1[0], p);
+    g2_jac_dbl(&t1[1], &t1[0]);
+    for (int i = 2; i < 16; i++) g2_jac_madd(&t1[i], &t1[i - 1], p);
+    for (int i = 0; i < 16; i++) ptau_psi_jac(&t2[i], &t1[i]);
+    curve_recode_w5(d1, k1);
+    curve_recode_w5(d2, k2);
+    int top = CURVE_W5_DIGITS - 1;
+    while (top >= 0 && d1[top] == 0 && d2[top] == 0) top--;
+    for (int j = top; j >= 0; j--) {
+        if (j != top)
+            for (int s = 0; s < 5; s++) g2_jac_dbl(r, r);
+        ptau_gls_add_digit(r, t1, d1[j]);
+        ptau_gls_add_digit(r, t2, d2[j]);
+    }
+}
+
+typedef struct {
+    uint64_t *out;
+    const uint64_t *p, *k1, *k2;
+    size_t n;
+} ptau_gls_ctx;
+
+static void ptau_gls_item(void *vctx, size_t item) {
+    ptau_gls_ctx *x = vctx;
+    g2_jac acc[CURVE_MUL_BLK];
+    size_t i0 = item * CURVE_MUL_BLK, m = x->n - i0 < CURVE_MUL_BLK ? x->n - i0 : CURVE_MUL_BLK;
+    for (size_t i = 0; i < m; i++)
+        ptau_gls_one(&acc[i], x->p + 16 * (i0 + i), x->k1 + 4 * (i0 + i), x->k2 + 4 * (i0 + i));
+    g2_jac_to_aff_block(x->out + 16 * i0, acc, m);
+}
+
+void zkagg_g2_mul_psi(uint64_t *out, const uint64_t *p, const uint64_t *k1, const uint64_t *k2, size_t n) {
+    ptau_gls_ctx x = {out, p, k1, k2, n};
+    curve_run((n + CURVE_MUL_BLK - 1) / CURVE_MUL_BLK, ptau_gls_item, &x, n >= 2);
+}

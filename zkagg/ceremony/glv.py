@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..bn254 import FR_MODULUS, FrArray, get_backend
+from ..bn254 import FQ_MODULUS, FR_MODULUS, FrArray, get_backend
 from ..bn254.native_backend import NativeBackend
 
 R = FR_MODULUS
@@ -72,4 +72,25 @@ def g1_mul_public(points: np.ndarray, scalars: FrArray) -> np.ndarray:
     out = be._new(len(points), 8)
     be.lib.zkagg_g1_mul_glv(be._ptr(out), be._ptr(be._to_mont(np.ascontiguousarray(points))), be._ptr(k1),
                             be._ptr(k2), be.ffi.cast("uint8_t *", neg.ctypes.data), len(points))
+    return be._from_mont(out)
+
+
+# G2: ψ (untwist, Frobenius, twist) acts on G2 as multiplication by q mod r = q - r ≈ 2^127.8,
+# so k = k1 + k2·(q - r) with k2 = floor(k / (q - r)) needs no lattice: both halves < 2^128
+PSI = FQ_MODULUS - R
+
+
+def g2_mul_public(points: np.ndarray, scalars: FrArray) -> np.ndarray:
+    """points[i]·scalars[i] (canonical affine G2 limbs); not constant-time."""
+    be = get_backend()
+    if not isinstance(be, NativeBackend) or len(points) == 0:
+        return be.point_mul("g2", points, scalars.limbs)
+    values, inverse = np.unique(scalars.limbs, axis=0, return_inverse=True)
+    parts = [divmod(k, PSI) for k in FrArray._trusted(np.ascontiguousarray(values)).to_ints()]
+    idx = inverse.reshape(-1)
+    k1 = np.ascontiguousarray(_limbs([lo for _, lo in parts])[idx])
+    k2 = np.ascontiguousarray(_limbs([hi for hi, _ in parts])[idx])
+    out = be._new(len(points), 16)
+    be.lib.zkagg_g2_mul_psi(be._ptr(out), be._ptr(be._to_mont(np.ascontiguousarray(points))), be._ptr(k1),
+                            be._ptr(k2), len(points))
     return be._from_mont(out)

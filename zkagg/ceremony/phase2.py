@@ -35,7 +35,7 @@ from .contribution_key import (
     random_rng,
 )
 from .encoding import limbs_to_uncompressed
-from .glv import g1_mul_public
+from .glv import g1_mul_public, g2_mul_public
 from .lagrange import group_ifft
 from .phase1 import MAX_BEACON_EXP, MIN_BEACON_EXP
 from .phase1 import verify as verify_ptau
@@ -79,7 +79,6 @@ def _combine(group: str, parts: list[tuple[SparseMatrix, np.ndarray]], n_out: in
 
     Entries of one column with the same coefficient (Poseidon's MDS rows repeat them) first add
     their base points, then take one multiplication: (col, coef) groups instead of entries."""
-    be = get_backend()
     pts, segs = [], []
     for mat, base in parts:
         row_ptr, cols, coeffs = mat.csr()
@@ -95,7 +94,7 @@ def _combine(group: str, parts: list[tuple[SparseMatrix, np.ndarray]], n_out: in
             coeffs, cols = np.ascontiguousarray(groups["k"]), groups["col"]
         k = np.ascontiguousarray(coeffs)
         pts.append(g1_mul_public(points, FrArray._trusted(k)) if group == "g1"
-                   else be.point_mul(group, points, k))  # type: ignore[arg-type]
+                   else g2_mul_public(points, FrArray._trusted(k)))
         segs.append(cols.astype(np.int64))
     width = 8 if group == "g1" else 16
     if not pts:
