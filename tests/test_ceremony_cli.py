@@ -33,6 +33,18 @@ def test_ptau_flow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "ptau", "import", str(VEC / "ptau" / "pot8_b.ptau"), str(tmp_path / "imp.ptau"))[0] == 0
 
 
+def test_ptau_contribute_prepare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p0, p1, p2 = (str(tmp_path / f"q{i}.ptau") for i in range(3))
+    assert run(capsys, "ptau", "new", "6", p0)[0] == 0
+    code, out, _ = run(capsys, "ptau", "contribute", p0, p1, "--prepare")
+    assert code == 0 and "prepared for phase 2" in out
+    code, out, _ = run(capsys, "ptau", "verify", p1)
+    assert code == 0 and "prepared for phase 2" in out
+    code, _, err = run(capsys, "ptau", "contribute", p1, p2, "--prepare")  # not fresh: refused
+    assert code == 2 and "fresh file" in err and err.count("\n") == 1
+    assert not Path(p2).exists()
+
+
 def test_groth16_flow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r1cs, pot, wtns = str(VEC / "zkey" / "st.r1cs"), str(VEC / "ptau" / "pot8_final.ptau"), str(VEC / "zkey" / "st.wtns")
     z0, z1 = str(tmp_path / "z0.zkey"), str(tmp_path / "z1.zkey")

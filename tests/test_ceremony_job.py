@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from zkagg.ceremony import phase1, phase2, ptau
-from zkagg.ceremony.job_keys import INSECURE_SINGLE_PARTY_SETUP, UnverifiableKeyError
+from zkagg.ceremony.job_keys import (
+    INSECURE_SINGLE_PARTY_SETUP,
+    LOCAL_CEREMONY,
+    UnverifiableKeyError,
+    job_proving_key,
+    local_ptau,
+)
+from zkagg.circuit.circom import read_r1cs, read_wtns
 from zkagg.errors import InputError, SetupError
 from zkagg.fl import Job
 from zkagg.flower import ZkaggWorkflow
+from zkagg.groth16 import prove, verify
 from zkagg.ledger import MemoryLedger
 from zkagg.secagg import Quantization
 
@@ -30,7 +39,7 @@ def test_no_key_is_refused_by_name() -> None:
         Job(template(), **SMALL)
     with pytest.raises(UnverifiableKeyError, match="pass ptau="):
         ZkaggWorkflow(n_clients=3, ledger=MemoryLedger())
-    with pytest.raises(InputError, match="the only named setup"):
+    with pytest.raises(InputError, match="the named setups"):
         Job(template(), **SMALL, setup="trust me")
 
 
@@ -73,3 +82,25 @@ def test_a_job_on_keys_from_a_contributed_ptau(pot: ptau.Ptau) -> None:
 def test_an_uncontributed_ptau_is_refused(pot: ptau.Ptau) -> None:
     with pytest.raises(SetupError, match="no contribution"):
         Job(template(), **SMALL, ptau=phase1.new(12))
+
+
+ST = Path(__file__).parent / "vectors" / "zkey"
+
+
+def test_local_ceremony_takes_no_outside_material() -> None:
+    pot = phase1.contribute(phase1.new(3), "x", rng=random.Random(9))
+    with pytest.raises(InputError, match="makes its own ptau"):
+        Job(template(), **SMALL, setup=LOCAL_CEREMONY, ptau=pot)
+    with pytest.raises(InputError, match="makes its own ptau"):
+        ZkaggWorkflow(n_clients=3, ledger=MemoryLedger(), setup=LOCAL_CEREMONY, ptau=pot)
+
+
+def test_local_ceremony_key_proves_and_its_ptau_verifies() -> None:
+    r1cs = read_r1cs(ST / "st.r1cs")
+    pot = local_ptau(r1cs)
+    assert pot.prepared is not None and len(pot.contributions) == 1
+    phase1.verify(ptau.parse(ptau.to_bytes(pot)))  # the prepared sections pass check_prepared too
+    pk = job_proving_key(r1cs, setup=LOCAL_CEREMONY)
+    w = read_wtns(ST / "st.wtns")
+    proof = prove(pk, r1cs, w, rng=random.Random(1))
+    assert verify(pk.vk, w[1:4].to_ints(), proof)

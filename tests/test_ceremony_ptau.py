@@ -25,7 +25,7 @@ from zkagg.ceremony.contribution_key import (
 )
 from zkagg.ceremony.encoding import MONT_R, Q
 from zkagg.ceremony.ptau import DegenerateSetupError, PtauFormatError
-from zkagg.errors import NotInSubgroupError, NotOnCurveError, SetupError, ZkaggError
+from zkagg.errors import InputError, NotInSubgroupError, NotOnCurveError, SetupError, ZkaggError
 from zkagg.groth16.qap import roots_of_unity
 
 VEC = Path(__file__).parent / "vectors" / "ptau"
@@ -98,6 +98,45 @@ def test_contribution_does_not_modify_its_input(snarkjs_b: ptau.Ptau) -> None:
     assert ptau.to_bytes(snarkjs_b) == before
     phase1.verify(after)
     assert after.tau_g1 != snarkjs_b.tau_g1
+
+
+def _general_path(ptau_in: ptau.Ptau, seed: int, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    with monkeypatch.context() as m:
+        m.setattr(phase1, "_common_point", lambda points: None)  # variable base everywhere
+        return ptau.to_bytes(phase1.contribute(ptau_in, "x", rng=random.Random(seed)))
+
+
+def test_first_contribution_by_fixed_base_equals_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh = phase1.new(6)
+    fast = phase1.contribute(fresh, "x", rng=random.Random(5))
+    phase1.verify(fast)
+    assert ptau.to_bytes(fast) == _general_path(fresh, 5, monkeypatch)
+
+
+def test_a_section_with_one_other_point_takes_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # one point off the common base, anywhere in a section, must not be multiplied as the base
+    fresh = phase1.new(6)
+    for section, i in (("tau_g1", 100), ("tau_g2", 63), ("alpha_tau_g1", 1), ("beta_tau_g1", 40)):
+        arr = getattr(fresh, section)
+        limbs = arr.limbs.copy()
+        limbs[i] = (arr[0] + arr[0])._limbs()
+        odd = replace(fresh, **{section: type(arr)._trusted(limbs)})
+        assert phase1._common_point(getattr(odd, section)) is None
+        fast = ptau.to_bytes(phase1.contribute(odd, "x", rng=random.Random(6)))
+        assert fast == _general_path(odd, 6, monkeypatch), section
+
+
+def test_first_contribution_prepares_the_same_sections_as_the_group_dft() -> None:
+    fresh = phase1.new(6)
+    prepared = phase1.contribute(fresh, "x", rng=random.Random(7), prepare=True)
+    slow = ptau.prepare_phase2(phase1.contribute(fresh, "x", rng=random.Random(7)))
+    assert ptau.to_bytes(prepared) == ptau.to_bytes(slow)
+    ptau.parse(ptau.to_bytes(prepared))  # check_prepared accepts it
+
+
+def test_prepare_needs_a_fresh_file(snarkjs_b: ptau.Ptau) -> None:
+    with pytest.raises(InputError, match="fresh file"):
+        phase1.contribute(snarkjs_b, "x", rng=random.Random(8), prepare=True)
 
 
 def test_uncontributed_file_is_refused() -> None:

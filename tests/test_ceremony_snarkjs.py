@@ -39,6 +39,19 @@ def test_snarkjs_verifies_zkagg_contributions_and_zkagg_verifies_snarkjs(tmp_pat
     assert snarkjs_ok("powersoftau", "verify", str(tmp_path / "final.ptau"))
 
 
+def test_snarkjs_verifies_a_first_contribution_prepared_by_fixed_base(tmp_path: Path) -> None:
+    first = phase1.contribute(phase1.new(8), "zkagg prepared", rng=random.Random(13), prepare=True)
+    ptau.save(first, tmp_path / "p1.ptau")
+    assert snarkjs_ok("powersoftau", "verify", str(tmp_path / "p1.ptau"))  # sections 12-15 included
+    # negative control: snarkjs does check section 12 (two Lagrange points of a block swapped)
+    assert first.prepared is not None
+    limbs = first.prepared.tau_g1.limbs.copy()
+    limbs[[300, 301]] = limbs[[301, 300]]
+    bad = replace(first, prepared=replace(first.prepared, tau_g1=type(first.prepared.tau_g1)._trusted(limbs)))
+    ptau.save(bad, tmp_path / "bad.ptau")
+    assert not snarkjs_ok("powersoftau", "verify", str(tmp_path / "bad.ptau"))
+
+
 def test_snarkjs_rejects_a_tampered_zkagg_file(tmp_path: Path) -> None:
     # negative control for the harness: a wrong challenge hash makes snarkjs fail too
     good = phase1.contribute(phase1.new(8), "zkagg", rng=random.Random(12))

@@ -295,5 +295,13 @@ void zkagg_blake2b_compress(uint64_t *h, const uint8_t *blocks, size_t n_blocks,
 /* First index of a G2 point (Montgomery affine, as zkagg_g2_check takes) that is not on the twist,
  * or -1; no subgroup check (the caller checks the subgroup by random combinations). */
 int64_t zkagg_g2_check_on_curve(const uint64_t *p, size_t n);
+/* out[i] = k[i] p[i] on G1 for PUBLIC scalars given split by the GLV endomorphism: k = k1 + k2
+ * lambda mod r, k1 and k2 as magnitudes below 2^128 (4 limbs each) with neg[i] bit 0 / bit 1 set
+ * when k1 / k2 is negative (zkagg/ceremony/glv.py). Montgomery affine points. NOT constant-time. */
+void zkagg_g1_mul_glv(uint64_t *out, const uint64_t *p, const uint64_t *k1, const uint64_t *k2,
+                      const uint8_t *neg, size_t n);
+/* out[i] = k[i] p[i] on G2 for PUBLIC scalars split as k = k1 + k2 (q - r), k2 = floor(k / (q - r))
+ * (the endomorphism psi acts as q - r on G2), both below 2^128. NOT constant-time. */
+void zkagg_g2_mul_psi(uint64_t *out, const uint64_t *p, const uint64_t *k1, const uint64_t *k2, size_t n);
 
 #endif

@@ -1,7 +1,7 @@
 """The multi-party setup: powers of tau (phase 1) and Groth16 keys from them (phase 2), in
 snarkjs's file formats (.ptau, .zkey). Submodules: `ptau` (file), `phase1` (new, contribute,
 beacon, verify), `zkey` (file), `phase2` (keys from a ptau), `job_keys` (which keys a job may
-use), `cli` (`zkagg ptau|groth16 ...`). Names are loaded on first use, so that the command line
+use), `glv` (public G1 multiplications of phase 2), `cli` (`zkagg ptau|groth16 ...`). Names are loaded on first use, so that the command line
 starts without the native core."""
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ _NAMES = {
     "PtauFormatError": "ptau", "load": "ptau", "read_tau_g1_prefix": "ptau", "save": "ptau",
     "DegenerateSetupError": "ptau", "Zkey": "zkey", "ZkeyFormatError": "zkey",
     "UnverifiableKeyError": "job_keys", "INSECURE_SINGLE_PARTY_SETUP": "job_keys",
+    "LOCAL_CEREMONY": "job_keys", "local_ptau": "job_keys",
 }
-_SUBMODULES = ("phase1", "phase2", "ptau", "zkey", "job_keys", "lagrange", "cli")
+_SUBMODULES = ("phase1", "phase2", "ptau", "zkey", "job_keys", "lagrange", "glv", "cli")
 
 __all__ = sorted([*_NAMES, *_SUBMODULES])
 

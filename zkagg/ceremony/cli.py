@@ -47,10 +47,10 @@ def _ptau_new(args: argparse.Namespace) -> int:
 def _ptau_contribute(args: argparse.Namespace) -> int:
     from . import phase1, ptau
 
-    new = phase1.contribute(ptau.load(args.input, initial_ok=True), args.name)
+    new = phase1.contribute(ptau.load(args.input, initial_ok=True), args.name, prepare=args.prepare)
     ptau.save(new, args.out)
-    print(f"{args.out}: contribution {len(new.contributions)}; response hash "
-          f"{new.contributions[-1].response_hash.hex()}")
+    print(f"{args.out}: contribution {len(new.contributions)}{', prepared for phase 2' if new.prepared else ''}; "
+          f"response hash {new.contributions[-1].response_hash.hex()}")
     return 0
 
 
@@ -233,6 +233,8 @@ def register(sub: Any) -> None:
     c.add_argument("input", metavar="IN.ptau")
     c.add_argument("out", metavar="OUT.ptau")
     c.add_argument("--name", default="", help="contributor name recorded in the file")
+    c.add_argument("--prepare", action="store_true",
+                   help="also fill the phase-2 sections 12-15 (first contribution to a fresh file only)")
     c.set_defaults(func=_ptau_contribute)
     c = ps.add_parser("beacon", help="the final public-randomness contribution")
     c.add_argument("input", metavar="IN.ptau")

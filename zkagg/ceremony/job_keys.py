@@ -6,6 +6,13 @@ against the job's circuit and its powers of tau (phase 1 verified too), or one d
 a ptau (setup plus one local contribution, so the key has a phase-2 transcript). A bare
 `ProvingKey`, or no key at all, means one party knew every secret; that is refused unless the
 caller passes `setup=INSECURE_SINGLE_PARTY_SETUP` (tests and demos).
+
+`setup=LOCAL_CEREMONY` runs the ceremony path here: a fresh ptau sized for the circuit, one
+contribution (which also fills the phase-2 sections), its verification, then phase 2 and one
+contribution. The process that runs it saw τ, α, β and δ while contributing, so the key is as
+trusted as that process (as with the single-party setup), but it is made by the ceremony code
+with both transcripts checked. For one-machine runs (the demo); `local_ptau` gives the ptau alone,
+to save and pass to other contributors.
 """
 
 from __future__ import annotations
@@ -15,11 +22,14 @@ import os
 from ..circuit import R1CS
 from ..errors import InputError, SetupError
 from ..groth16 import ProvingKey, insecure_single_party_setup
+from ..groth16.qap import domain_size
 from . import phase1, phase2
 from .ptau import Ptau, load
 from .zkey import Zkey
 
 INSECURE_SINGLE_PARTY_SETUP = "insecure_single_party_setup"
+LOCAL_CEREMONY = "local_ceremony"
+_NAMED = (INSECURE_SINGLE_PARTY_SETUP, LOCAL_CEREMONY)
 
 PtauSource = Ptau | str | os.PathLike[str]
 
@@ -39,8 +49,12 @@ def check_key_sources(proving_key: ProvingKey | Zkey | None, ptau: PtauSource | 
                       setup: str | None) -> None:
     """The checks of job_proving_key that need no circuit: run them when a job or workflow is
     configured, before anything is computed."""
-    if setup is not None and setup != INSECURE_SINGLE_PARTY_SETUP:
-        raise InputError(f"setup: the only named setup is {INSECURE_SINGLE_PARTY_SETUP!r}, not {setup!r}")
+    if setup is not None and setup not in _NAMED:
+        raise InputError(f"setup: the named setups are {' and '.join(map(repr, _NAMED))}, not {setup!r}")
+    if setup == LOCAL_CEREMONY:
+        if proving_key is not None or ptau is not None:
+            raise InputError(f"setup={LOCAL_CEREMONY!r} makes its own ptau and key: pass neither ptau= nor proving_key=")
+        return
     insecure = setup == INSECURE_SINGLE_PARTY_SETUP
     if isinstance(proving_key, Zkey):
         if ptau is None:
@@ -72,7 +86,16 @@ def job_proving_key(r1cs: R1CS, *, proving_key: ProvingKey | Zkey | None = None,
         return proving_key.proving_key()
     if isinstance(proving_key, ProvingKey):
         return proving_key
+    if setup == LOCAL_CEREMONY:
+        ptau = local_ptau(r1cs)
     if ptau is not None:
         zk = phase2.setup(r1cs, load_verified_ptau(ptau), ptau_verified=True)
         return phase2.contribute(zk, contributor).proving_key()
     return insecure_single_party_setup(r1cs)
+
+
+def local_ptau(r1cs: R1CS, name: str = "zkagg local ceremony") -> Ptau:
+    """A fresh powers of tau of the smallest power `r1cs` fits, with one contribution made here
+    (OS randomness) and its phase-2 sections filled by that contribution (fixed-base kernel)."""
+    power = max(domain_size(r1cs).bit_length() - 1, 1)
+    return phase1.contribute(phase1.new(power), name, prepare=True)

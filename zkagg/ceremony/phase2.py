@@ -35,6 +35,7 @@ from .contribution_key import (
     random_rng,
 )
 from .encoding import limbs_to_uncompressed
+from .glv import g1_mul_public, g2_mul_public
 from .lagrange import group_ifft
 from .phase1 import MAX_BEACON_EXP, MIN_BEACON_EXP
 from .phase1 import verify as verify_ptau
@@ -78,7 +79,6 @@ def _combine(group: str, parts: list[tuple[SparseMatrix, np.ndarray]], n_out: in
 
     Entries of one column with the same coefficient (Poseidon's MDS rows repeat them) first add
     their base points, then take one multiplication: (col, coef) groups instead of entries."""
-    be = get_backend()
     pts, segs = [], []
     for mat, base in parts:
         row_ptr, cols, coeffs = mat.csr()
@@ -92,7 +92,9 @@ def _combine(group: str, parts: list[tuple[SparseMatrix, np.ndarray]], n_out: in
         if len(groups) < 0.8 * len(rows):
             points = _segment_sum(group, points, inverse.reshape(-1).astype(np.int64), len(groups))
             coeffs, cols = np.ascontiguousarray(groups["k"]), groups["col"]
-        pts.append(be.point_mul(group, points, np.ascontiguousarray(coeffs)))  # type: ignore[arg-type]
+        k = np.ascontiguousarray(coeffs)
+        pts.append(g1_mul_public(points, FrArray._trusted(k)) if group == "g1"
+                   else g2_mul_public(points, FrArray._trusted(k)))
         segs.append(cols.astype(np.int64))
     width = 8 if group == "g1" else 16
     if not pts:
