@@ -45,7 +45,7 @@ def train(net: Net, shard: int, n_shards: int, epochs: int, lr: float) -> tuple[
             loss = nn.functional.cross_entropy(net(x[batch]), y[batch])
             loss.backward()
             opt.step()
-            loss_sum += float(loss) * len(batch)
+            loss_sum += loss.item() * len(batch)
     return len(y), loss_sum / len(y)
 
 
