@@ -210,25 +210,10 @@ def _contributions(data: memoryview, off: int, size: int, what: str) -> tuple[Pt
                                   FactorProof(k1[4], k1[5], k2[2]))
             partial, challenge = bytes(take(PARTIAL_SIZE)), bytes(take(64))
             kind, plen = struct.unpack("<II", take(8))
-            params = bytes(take(plen))
-            name, beacon_hash, exp, last, p = "", None, 0, 0, 0
-            while p < len(params):
-                t = params[p]
-                if t <= last or t > 3 or p + 2 > len(params):
-                    raise _fail(what, f"contribution {i + 1}: bad parameter list")
-                last = t
-                if t == 2:
-                    exp, p = params[p + 1], p + 2
-                    continue
-                ln = params[p + 1]
-                if p + 2 + ln > len(params):
-                    raise _fail(what, f"contribution {i + 1}: bad parameter list")
-                val = params[p + 2 : p + 2 + ln]
-                if t == 1:
-                    name = val.decode("utf-8", errors="replace")
-                else:
-                    beacon_hash = val
-                p += 2 + ln
+            parsed = parse_params(bytes(take(plen)))
+            if parsed is None:
+                raise _fail(what, f"contribution {i + 1}: bad parameter list")
+            name, beacon_hash, exp = parsed
             if kind not in (0, 1) or (kind == 1) != (beacon_hash is not None):
                 raise _fail(what, f"contribution {i + 1}: type {kind} does not match its parameters")
             out.append(PtauContribution(tau_g1, tau_g2, alpha_g1, beta_g1, beta_g2, key, partial, challenge,
@@ -376,6 +361,42 @@ def read_tau_g1_prefix(path: str | os.PathLike[str], n: int) -> G1Array:
 
 # ---- writing ----
 
+def parse_params(params: bytes) -> tuple[str, bytes | None, int] | None:
+    """A contribution's snarkjs parameter list (type 1: name, 2: beacon iterations exponent,
+    3: beacon hash, in increasing type order) as (name, beacon hash, exponent); None if malformed.
+    The same list ends a .ptau and a .zkey contribution."""
+    name, beacon_hash, exp, last, p = "", None, 0, 0, 0
+    while p < len(params):
+        t = params[p]
+        if t <= last or t > 3 or p + 2 > len(params):
+            return None
+        last = t
+        if t == 2:
+            exp, p = params[p + 1], p + 2
+            continue
+        ln = params[p + 1]
+        if p + 2 + ln > len(params):
+            return None
+        val = params[p + 2 : p + 2 + ln]
+        if t == 1:
+            name = val.decode("utf-8", errors="replace")
+        else:
+            beacon_hash = val
+        p += 2 + ln
+    return name, beacon_hash, exp
+
+
+def params_bytes(name: str, beacon_hash: bytes | None, exp: int) -> bytes:
+    """The parameter list `parse_params` reads (the name cut to 64 characters, as snarkjs does)."""
+    out = b""
+    if name:
+        raw = name[:64].encode("utf-8")
+        out += bytes([1, len(raw)]) + raw
+    if beacon_hash is not None:
+        out += bytes([2, exp, 3, len(beacon_hash)]) + beacon_hash
+    return out
+
+
 def _section(kind: int, body: bytes) -> bytes:
     return struct.pack("<IQ", kind, len(body)) + body
 
@@ -388,12 +409,7 @@ def _contribution_bytes(c: PtauContribution) -> bytes:
              *(g1(p) for p in (k.tau.g1_s, k.tau.g1_sx, k.alpha.g1_s, k.alpha.g1_sx, k.beta.g1_s, k.beta.g1_sx)),
              *(g2(p) for p in (k.tau.g2_spx, k.alpha.g2_spx, k.beta.g2_spx)),
              c.partial_hash, c.next_challenge, struct.pack("<I", int(c.is_beacon))]
-    params = b""
-    if c.name:
-        name = c.name[:64].encode("utf-8")
-        params += bytes([1, len(name)]) + name
-    if c.beacon_hash is not None:
-        params += bytes([2, c.beacon_iterations_exp, 3, len(c.beacon_hash)]) + c.beacon_hash
+    params = params_bytes(c.name, c.beacon_hash, c.beacon_iterations_exp)
     return b"".join(parts) + struct.pack("<I", len(params)) + params
 
 

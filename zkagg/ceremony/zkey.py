@@ -22,7 +22,7 @@ from ..bn254.backend import Group
 from ..errors import InputError, ZkaggError
 from ..groth16.keys import DegenerateSetupError, ProvingKey, VerifyingKey, check_proving_key
 from .encoding import lem_to_limbs, limbs_to_lem, point_size
-from .ptau import read_sections, write_atomic
+from .ptau import params_bytes, parse_params, read_sections, write_atomic
 
 MAGIC = b"zkey"
 GROTH16 = 1
@@ -106,38 +106,6 @@ def _g1s(data: memoryview, what: str, name: str) -> G1Array:
     return arr
 
 
-def _params(params: bytes, what: str) -> tuple[str, bytes | None, int]:
-    name, beacon_hash, exp, last, p = "", None, 0, 0, 0
-    while p < len(params):
-        t = params[p]
-        if t <= last or t > 3 or p + 2 > len(params):
-            raise _fail(what, "bad contribution parameter list")
-        last = t
-        if t == 2:
-            exp, p = params[p + 1], p + 2
-            continue
-        ln = params[p + 1]
-        if p + 2 + ln > len(params):
-            raise _fail(what, "bad contribution parameter list")
-        val = params[p + 2 : p + 2 + ln]
-        if t == 1:
-            name = val.decode("utf-8", errors="replace")
-        else:
-            beacon_hash = val
-        p += 2 + ln
-    return name, beacon_hash, exp
-
-
-def params_bytes(name: str, beacon_hash: bytes | None, exp: int) -> bytes:
-    out = b""
-    if name:
-        raw = name[:64].encode("utf-8")
-        out += bytes([1, len(raw)]) + raw
-    if beacon_hash is not None:
-        out += bytes([2, exp, 3, len(beacon_hash)]) + beacon_hash
-    return out
-
-
 def _mpc(data: memoryview, what: str) -> tuple[bytes, tuple[ZkeyContribution, ...]]:
     pos = 0
 
@@ -158,7 +126,10 @@ def _mpc(data: memoryview, what: str) -> tuple[bytes, tuple[ZkeyContribution, ..
         assert isinstance(spx, G2Point)
         transcript = bytes(take(64))
         kind, plen = struct.unpack("<II", take(8))
-        name, beacon_hash, exp = _params(bytes(take(plen)), what)
+        parsed = parse_params(bytes(take(plen)))
+        if parsed is None:
+            raise _fail(what, "bad contribution parameter list")
+        name, beacon_hash, exp = parsed
         if kind not in (0, 1) or (kind == 1) != (beacon_hash is not None):
             raise _fail(what, f"contribution {i + 1}: type {kind} does not match its parameters")
         out.append(ZkeyContribution(d, s, sx, spx, transcript, name, beacon_hash, exp))
